@@ -1,0 +1,247 @@
+//! End-to-end tests of redoubt-server as a process: protocol, auth, pub/sub, transactions,
+//! config loading, and clients (redis-rs, redis-cli).
+
+mod common;
+
+use common::{scratch_dir, Raw, Server};
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn redis_rs_client_round_trip() {
+    let srv = Server::start(&[]);
+    let mut c = srv.client();
+    let _: () = redis::cmd("SET").arg("greeting").arg("hello").query(&mut c).unwrap();
+    let v: String = redis::cmd("GET").arg("greeting").query(&mut c).unwrap();
+    assert_eq!(v, "hello");
+    let n: i64 = redis::cmd("INCRBY").arg("n").arg(41).query(&mut c).unwrap();
+    assert_eq!(n, 41);
+    let missing: Option<String> = redis::cmd("GET").arg("nope").query(&mut c).unwrap();
+    assert_eq!(missing, None);
+}
+
+#[test]
+fn deep_pipeline_is_answered_in_order() {
+    let srv = Server::start(&[]);
+    let mut raw = srv.raw();
+    let mut req = Vec::new();
+    for i in 0..5000 {
+        req.extend(resp::encode_command(&["SET".as_bytes(), format!("k{i}").as_bytes(), format!("{i}").as_bytes()]));
+        req.extend(resp::encode_command(&["GET".as_bytes(), format!("k{i}").as_bytes()]));
+    }
+    raw.send(&req);
+    for i in 0..5000 {
+        assert_eq!(raw.read_reply(), b"+OK\r\n");
+        let v = format!("{i}");
+        assert_eq!(raw.read_reply(), format!("${}\r\n{}\r\n", v.len(), v).as_bytes());
+    }
+}
+
+#[test]
+fn inline_commands_and_protocol_errors_close_after_reply() {
+    let srv = Server::start(&[]);
+    let mut raw = srv.raw();
+    raw.send(b"PING\r\n\n\nECHO \"a b\"\r\n");
+    assert_eq!(raw.read_reply(), b"+PONG\r\n");
+    assert_eq!(raw.read_reply(), b"$3\r\na b\r\n");
+
+    let cases: &[(&[u8], &[u8])] = &[
+        (b"*a\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*1\r\n$-1\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*1\r\n+PING\r\n", b"-ERR Protocol error: expected '$', got '+'\r\n"),
+        (b"ping \"abc\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+        (b"PING\r\n*1\r\n$04\r\nPING\r\n", b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"),
+    ];
+    for (req, reply) in cases {
+        let mut raw = srv.raw();
+        raw.send(req);
+        assert_eq!(raw.read_to_close(), *reply, "request {:?}", String::from_utf8_lossy(req));
+    }
+    let mut raw = srv.raw();
+    raw.send(b"*0\r\n*-1\r\nPING\r\n");
+    assert_eq!(raw.read_reply(), b"+PONG\r\n");
+    let mut raw = srv.raw();
+    raw.send(b"POST / HTTP/1.1\r\n");
+    assert_eq!(raw.read_to_close(), b"");
+}
+
+#[test]
+fn requirepass_limits_and_auth() {
+    let srv = Server::start(&["--requirepass", "1111"]);
+    let mut raw = srv.raw();
+    assert_eq!(raw.call(&["GET", "k"]), b"-NOAUTH Authentication required.\r\n");
+    assert_eq!(raw.call(&["AUTH", "wrong"]), b"-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(raw.call(&["AUTH", "default", "1111"]), b"+OK\r\n");
+    assert_eq!(raw.call(&["PING"]), b"+PONG\r\n");
+    let mut raw = srv.raw();
+    raw.send(b"*11\r\n");
+    assert_eq!(raw.read_to_close(), b"-ERR Protocol error: unauthenticated multibulk length\r\n");
+    let mut raw = srv.raw();
+    raw.send(b"*2\r\n$3\r\nGET\r\n$16385\r\n");
+    assert_eq!(raw.read_to_close(), b"-ERR Protocol error: unauthenticated bulk length\r\n");
+    // Once authenticated, the limits are the normal ones.
+    let mut raw = srv.raw();
+    assert_eq!(raw.call(&["AUTH", "1111"]), b"+OK\r\n");
+    let big = "x".repeat(20000);
+    assert_eq!(raw.call(&["SET", "big", &big]), b"+OK\r\n");
+    let mut hello = srv.raw();
+    let reply = hello.call_str(&["HELLO", "3", "AUTH", "default", "1111"]);
+    assert!(reply.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n"), "{reply}");
+}
+
+#[test]
+fn pubsub_delivers_messages_and_restricts_resp2_context() {
+    let srv = Server::start(&[]);
+    let mut sub = srv.raw();
+    assert_eq!(sub.call(&["SUBSCRIBE", "news"]), b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    assert_eq!(sub.call(&["PSUBSCRIBE", "n*"]), b"*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:2\r\n");
+    let mut publisher = srv.raw();
+    assert_eq!(publisher.call(&["PUBLISH", "news", "hi"]), b":2\r\n");
+    assert_eq!(sub.read_reply(), b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+    assert_eq!(sub.read_reply(), b"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+    assert_eq!(
+        sub.call(&["GET", "x"]),
+        b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+    );
+    assert_eq!(sub.call(&["PING"]), b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+    assert_eq!(publisher.call(&["PUBSUB", "NUMSUB", "news", "other"]), b"*4\r\n$4\r\nnews\r\n:1\r\n$5\r\nother\r\n:0\r\n");
+    assert_eq!(publisher.call(&["PUBSUB", "NUMPAT"]), b":1\r\n");
+
+    let mut push = srv.raw();
+    push.call(&["HELLO", "3"]);
+    assert_eq!(push.call(&["SUBSCRIBE", "c"]), b">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
+    assert_eq!(push.call(&["SET", "k", "v"]), b"+OK\r\n");
+    publisher.call(&["PUBLISH", "c", "m"]);
+    assert_eq!(push.read_reply(), b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
+}
+
+#[test]
+fn keyspace_notifications_are_published() {
+    let srv = Server::start(&["--notify-keyspace-events", "KEA"]);
+    let mut sub = srv.raw();
+    sub.call(&["SUBSCRIBE", "__keyevent@0__:set", "__keyspace@0__:k"]);
+    sub.read_reply();
+    let mut c = srv.raw();
+    c.call(&["SET", "k", "v"]);
+    let a = String::from_utf8_lossy(&sub.read_reply()).into_owned();
+    let b = String::from_utf8_lossy(&sub.read_reply()).into_owned();
+    assert!(a.contains("__keyspace@0__:k") && a.contains("set"), "{a}");
+    assert!(b.contains("__keyevent@0__:set") && b.ends_with("$1\r\nk\r\n"), "{b}");
+}
+
+#[test]
+fn watch_is_broken_by_another_client_and_by_expiry() {
+    let srv = Server::start(&[]);
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    a.call(&["SET", "w", "1"]);
+    a.call(&["WATCH", "w"]);
+    b.call(&["SET", "w", "2"]);
+    a.call(&["MULTI"]);
+    assert_eq!(a.call(&["SET", "w", "3"]), b"+QUEUED\r\n");
+    assert_eq!(a.call(&["EXEC"]), b"*-1\r\n");
+    a.call(&["SET", "e", "1", "PX", "50"]);
+    a.call(&["WATCH", "e"]);
+    std::thread::sleep(Duration::from_millis(120));
+    a.call(&["MULTI"]);
+    a.call(&["GET", "e"]);
+    assert_eq!(a.call(&["EXEC"]), b"*-1\r\n");
+    a.call(&["WATCH", "w"]);
+    a.call(&["MULTI"]);
+    a.call(&["INCR", "w"]);
+    assert_eq!(a.call(&["EXEC"]), b"*1\r\n:3\r\n");
+}
+
+#[test]
+fn keys_expire_actively_without_access() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    for i in 0..200 {
+        c.call(&["SET", &format!("tmp{i}"), "v", "PX", "30"]);
+    }
+    c.call(&["SET", "keep", "v"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let n = c.call_str(&["DBSIZE"]);
+        if n == ":1\r\n" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "active expiry did not run: {n}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn config_file_loads_and_bad_lines_are_fatal() {
+    let dir = scratch_dir("conf");
+    let good = dir.join("primary.conf");
+    std::fs::write(&good, "# reference primary\nport 6379\nbind 0.0.0.0\nrequirepass 1111\nmasterauth 1111\n").unwrap();
+    let srv = Server::start(&[good.to_str().unwrap()]);
+    let mut raw = srv.raw();
+    assert_eq!(raw.call(&["AUTH", "1111"]), b"+OK\r\n");
+    assert_eq!(raw.call(&["CONFIG", "GET", "requirepass"]), b"*2\r\n$11\r\nrequirepass\r\n$4\r\n1111\r\n");
+
+    let bad = dir.join("bad.conf");
+    std::fs::write(&bad, "port 7000\nnot-a-directive yes\n").unwrap();
+    let out = Command::new(common::redoubt_bin()).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("*** FATAL CONFIG FILE ERROR"), "{err}");
+    assert!(err.contains("at line 2") && err.contains(">>> 'not-a-directive yes'"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn maxclients_refuses_with_redis_error() {
+    let srv = Server::start(&["--maxclients", "2"]);
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    assert_eq!(a.call(&["PING"]), b"+PONG\r\n");
+    assert_eq!(b.call(&["PING"]), b"+PONG\r\n");
+    let mut c = srv.raw();
+    assert_eq!(c.read_to_close(), b"-ERR max number of clients reached\r\n");
+}
+
+#[test]
+fn client_kill_and_list() {
+    let srv = Server::start(&[]);
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    a.call(&["CLIENT", "SETNAME", "victim"]);
+    let id = String::from_utf8_lossy(&a.call(&["CLIENT", "ID"])).trim_start_matches(':').trim().to_string();
+    let list = b.call_str(&["CLIENT", "LIST"]);
+    assert!(list.contains("name=victim"), "{list}");
+    assert_eq!(b.call(&["CLIENT", "KILL", "ID", &id]), b":1\r\n");
+    assert!(a.is_closed());
+}
+
+#[test]
+fn redis_cli_talks_to_us() {
+    let srv = Server::start(&[]);
+    let port = srv.port.to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new("redis-cli").args(["-p", &port]).args(args).output().expect("redis-cli installed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(run(&["SET", "cli", "works"]), "OK");
+    assert_eq!(run(&["GET", "cli"]), "works");
+    assert_eq!(run(&["INCR", "ctr"]), "1");
+    assert!(run(&["INFO", "server"]).contains("redis_version:7.0.15"));
+}
+
+#[test]
+fn shutdown_exits_cleanly() {
+    let mut srv = Server::start(&[]);
+    let mut raw = srv.raw();
+    raw.cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    let _ = raw.read_to_close();
+    let status = srv.child.wait().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn unknown_options_on_the_command_line_are_fatal() {
+    let out = Command::new(common::redoubt_bin()).args(["--no-such-option", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let _ = Raw::connect;
+}

@@ -1,0 +1,6 @@
+//! CLIENT subcommands.
+
+use crate::commands::Command;
+
+/// CLIENT subcommands.
+pub static SUBCOMMANDS: &[Command] = &[];

@@ -1,0 +1,238 @@
+//! A connection's task: read, parse, dispatch under the lock, write; plus messages others queue for it.
+
+use crate::client::{ClientHandle, ClientInfo, ClientKind, Session};
+use crate::dispatch::{dispatch, Flow};
+use crate::state::Shared;
+use bytes::{Bytes, BytesMut};
+use resp::{Limits, Out, ProtocolError, RequestParser};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Where a connection comes from, for CLIENT LIST.
+pub struct Peer {
+    /// `ip:port` of the client (or the socket path).
+    pub addr: String,
+    /// `ip:port` we accepted it on.
+    pub laddr: String,
+    /// The socket's file descriptor.
+    pub fd: i64,
+}
+
+const READ_CHUNK: usize = 16 * 1024;
+/// How many requests are executed per lock acquisition at most.
+const BATCH: usize = 1024;
+
+/// Registers a client, or refuses it when `maxclients` is reached.
+fn register(shared: &Shared, peer: &Peer) -> Option<(u64, Arc<ClientHandle>, bool)> {
+    let mut st = shared.state.lock();
+    let now = crate::clock::unix_ms();
+    if st.clients.len() as u64 >= st.cfg.maxclients {
+        st.stats.rejected_connections += 1;
+        return None;
+    }
+    let id = st.next_client_id;
+    st.next_client_id += 1;
+    st.stats.total_connections_received += 1;
+    let handle = Arc::new(ClientHandle::default());
+    let needs_auth = st.cfg.requirepass.is_some();
+    st.clients.insert(
+        id,
+        ClientInfo {
+            id,
+            addr: peer.addr.clone(),
+            laddr: peer.laddr.clone(),
+            fd: peer.fd,
+            name: None,
+            db: 0,
+            proto: resp::Protocol::Resp2,
+            created_ms: now,
+            last_interaction_ms: now,
+            last_cmd: "NULL".into(),
+            kind: ClientKind::Normal,
+            subs: 0,
+            psubs: 0,
+            multi: -1,
+            dirty_cas: false,
+            monitor: false,
+            user: "default".into(),
+            no_evict: false,
+            qbuf: 0,
+            handle: handle.clone(),
+        },
+    );
+    Some((id, handle, !needs_auth))
+}
+
+/// Removes every trace of a client from the shared state.
+fn unregister(shared: &Shared, sess: &mut Session) {
+    let mut st = shared.state.lock();
+    crate::cmd::pubsub::drop_all_subscriptions(&mut st, sess);
+    crate::cmd::multi::unwatch_all(&mut st, sess);
+    st.clients.remove(&sess.id);
+}
+
+/// Serves one client connection until it closes.
+pub async fn serve<S>(shared: Arc<Shared>, mut stream: S, peer: Peer)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Some((id, handle, authenticated)) = register(&shared, &peer) else {
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    };
+    let mut sess = Session::new(id, authenticated, handle.clone());
+    let mut out = Out::default();
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut parser = RequestParser::new();
+    let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
+    let mut protocol_error: Option<ProtocolError> = None;
+    let (timeout_s, keepalive) = {
+        let st = shared.state.lock();
+        (st.cfg.timeout, st.cfg.tcp_keepalive)
+    };
+    let _ = keepalive;
+    'conn: loop {
+        // Execute what is pending (possibly a batch), under one lock.
+        if !pending.is_empty() || protocol_error.is_some() {
+            let mut close = false;
+            let mut paused = false;
+            {
+                let mut st = shared.state.lock();
+                let now = crate::clock::unix_ms();
+                while let Some(argv) = pending.pop_front() {
+                    match dispatch(&mut st, &mut sess, &mut out, argv.clone(), now) {
+                        Flow::Continue => {}
+                        Flow::Close => {
+                            close = true;
+                            break;
+                        }
+                        Flow::Paused => {
+                            pending.push_front(argv);
+                            paused = true;
+                            break;
+                        }
+                    }
+                    if handle.is_killed() || st.shutdown_requested {
+                        close = true;
+                        break;
+                    }
+                }
+                if !close && !paused && pending.is_empty() {
+                    if let Some(e) = protocol_error.take() {
+                        out.error(&e.message());
+                        st.stats.total_error_replies += 1;
+                        *st.stats.error_codes.entry("ERR".into()).or_default() += 1;
+                        close = true;
+                    }
+                }
+                st.stats.net_output_bytes += out.len() as u64;
+                if st.shutdown_requested {
+                    shared.shutdown.notify_one();
+                }
+            }
+            if !out.is_empty() {
+                if stream.write_all(&out.buf).await.is_err() {
+                    break 'conn;
+                }
+                out.buf.clear();
+            }
+            if flush_outbox(&mut stream, &handle).await.is_err() || close {
+                break 'conn;
+            }
+            if paused {
+                tokio::select! {
+                    _ = shared.unpaused.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                }
+                continue;
+            }
+        }
+        if handle.is_killed() {
+            break;
+        }
+        // Parse what is already buffered before reading more.
+        if let Some(limits) = parse_limits(&shared, &sess) {
+            let mut n = 0;
+            loop {
+                match parser.next(&mut buf, &limits) {
+                    Ok(Some(req)) => {
+                        pending.push_back(req.args);
+                        n += 1;
+                        // Before authentication, run one request at a time so AUTH lifts the limits.
+                        if !sess.authenticated || n >= BATCH {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        protocol_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if !pending.is_empty() || protocol_error.is_some() {
+                continue;
+            }
+        }
+        // Wait for input, queued messages, or a kill.
+        buf.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            r = stream.read_buf(&mut buf) => Some(r),
+            _ = handle.wake.notified() => None,
+            _ = idle_timeout(if sess.subscription_count() > 0 { 0 } else { timeout_s }) => {
+                crate::verbose!("Closing idle client");
+                break 'conn;
+            }
+        };
+        match read {
+            Some(Ok(0)) | Some(Err(_)) => break,
+            Some(Ok(n)) => {
+                let limit = {
+                    let mut st = shared.state.lock();
+                    st.stats.net_input_bytes += n as u64;
+                    if let Some(c) = st.clients.get_mut(&id) {
+                        c.qbuf = buf.len();
+                    }
+                    st.cfg.client_query_buffer_limit
+                };
+                if buf.len() as u64 > limit {
+                    crate::warning!("Closing client that reached max query buffer length (qbuf initial bytes: ...)");
+                    shared.state.lock().stats.client_query_buffer_limit_disconnections += 1;
+                    break;
+                }
+            }
+            None => {
+                if flush_outbox(&mut stream, &handle).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    unregister(&shared, &mut sess);
+    let _ = stream.shutdown().await;
+}
+
+fn parse_limits(shared: &Shared, sess: &Session) -> Option<Limits> {
+    let max = shared.state.lock().cfg.proto_max_bulk_len;
+    Some(Limits { max_bulk_len: max, authenticated: sess.authenticated })
+}
+
+async fn idle_timeout(secs: u64) {
+    if secs == 0 {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+}
+
+async fn flush_outbox<S: AsyncWrite + Unpin>(stream: &mut S, handle: &ClientHandle) -> std::io::Result<()> {
+    loop {
+        let chunk = std::mem::take(&mut *handle.outbox.lock());
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        stream.write_all(&chunk).await?;
+        *handle.soft_limit_since.lock() = None;
+    }
+}

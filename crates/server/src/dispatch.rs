@@ -1,0 +1,308 @@
+//! From a parsed request to its reply: the checks in Redis's order, MULTI queueing,
+//! execution under the state lock, and what every command leaves behind
+//! (statistics, keyspace events, broken WATCHes, MONITOR, SLOWLOG).
+
+use crate::client::{ReplyMode, Session};
+use crate::commands::{self, flag, full_name, Command, Handler};
+use crate::pubsub::publish_notifications;
+use crate::slowlog::SlowEntry;
+use crate::state::State;
+use bytes::Bytes;
+use resp::Out;
+
+/// What a server-level command can see and change.
+pub struct Exec<'a> {
+    /// The whole server state (the lock is held).
+    pub st: &'a mut State,
+    /// The calling client's session.
+    pub sess: &'a mut Session,
+    /// Where the reply goes.
+    pub out: &'a mut Out,
+    /// The arguments, name first.
+    pub argv: &'a [Bytes],
+    /// The current time (unix ms).
+    pub now_ms: i64,
+}
+
+impl Exec<'_> {
+    /// Argument `i`.
+    pub fn arg(&self, i: usize) -> &[u8] {
+        &self.argv[i]
+    }
+}
+
+/// What the connection does after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on with the next request.
+    Continue,
+    /// Write the replies so far and close.
+    Close,
+    /// CLIENT PAUSE holds this request: retry it once the pause ends.
+    Paused,
+}
+
+/// Builds Redis's unknown-command error text.
+pub fn unknown_command_error(argv: &[Bytes]) -> String {
+    let name = String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)]).into_owned();
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let s = String::from_utf8_lossy(&a[..a.len().min(room)]);
+        args.push('\'');
+        args.push_str(&s);
+        args.push_str("' ");
+    }
+    format!("ERR unknown command '{name}', with args beginning with: {args}")
+}
+
+fn reject(st: &mut State, sess: &mut Session, out: &mut Out, stats_name: Option<&str>, msg: &str) {
+    if sess.multi.is_some() {
+        sess.multi_error = true;
+    }
+    if let Some(n) = stats_name {
+        st.stats.commands.entry(n.to_string()).or_default().rejected_calls += 1;
+    }
+    count_error(st, msg);
+    out.error(msg);
+}
+
+fn count_error(st: &mut State, msg: &str) {
+    let code = msg.split(' ').next().unwrap_or("ERR").to_string();
+    *st.stats.error_codes.entry(code).or_default() += 1;
+    st.stats.total_error_replies += 1;
+}
+
+const SUBSCRIBE_CONTEXT_OK: &[&str] =
+    &["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"];
+
+/// Resolves `argv` to a command (and its container), or replies with the lookup/arity error.
+pub fn resolve(
+    st: &mut State,
+    sess: &mut Session,
+    out: &mut Out,
+    argv: &[Bytes],
+) -> Option<(Option<&'static Command>, &'static Command)> {
+    let Some(cmd) = commands::lookup(&argv[0]) else {
+        reject(st, sess, out, None, &unknown_command_error(argv));
+        return None;
+    };
+    if let Handler::Container | Handler::ContainerOr(_) = cmd.handler {
+        if argv.len() < 2 {
+            if let Handler::ContainerOr(_) = cmd.handler {
+                return Some((None, cmd));
+            }
+            reject(st, sess, out, Some(cmd.name), &format!("ERR wrong number of arguments for '{}' command", cmd.name));
+            return None;
+        }
+        let Some(sub) = commands::lookup_sub(cmd, &argv[1]) else {
+            let msg = format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]),
+                cmd.name.to_ascii_uppercase()
+            );
+            reject(st, sess, out, None, &msg);
+            return None;
+        };
+        if !sub.arity_ok(argv.len()) {
+            let name = full_name(Some(cmd), sub);
+            reject(st, sess, out, Some(&name), &format!("ERR wrong number of arguments for '{name}' command"));
+            return None;
+        }
+        return Some((Some(cmd), sub));
+    }
+    if !cmd.arity_ok(argv.len()) {
+        reject(st, sess, out, Some(cmd.name), &format!("ERR wrong number of arguments for '{}' command", cmd.name));
+        return None;
+    }
+    Some((None, cmd))
+}
+
+/// Handles one request: checks, MULTI queueing, execution.
+pub fn dispatch(st: &mut State, sess: &mut Session, out: &mut Out, argv: Vec<Bytes>, now_ms: i64) -> Flow {
+    let first = &argv[0];
+    if first.eq_ignore_ascii_case(b"post") || first.eq_ignore_ascii_case(b"host:") {
+        crate::warning!(
+            "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted."
+        );
+        return Flow::Close;
+    }
+    let reply_start = out.len();
+    let flow = dispatch_checked(st, sess, out, argv, now_ms);
+    match sess.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => out.truncate(reply_start),
+        ReplyMode::SkipThis => {
+            out.truncate(reply_start);
+            sess.reply_mode = ReplyMode::On;
+        }
+        ReplyMode::Skip => sess.reply_mode = ReplyMode::SkipThis,
+    }
+    flow
+}
+
+fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: Vec<Bytes>, now_ms: i64) -> Flow {
+    let Some((parent, cmd)) = resolve(st, sess, out, &argv) else { return Flow::Continue };
+    let name = full_name(parent, cmd);
+    if !sess.authenticated && !cmd.has(flag::NO_AUTH) {
+        reject(st, sess, out, Some(&name), "NOAUTH Authentication required.");
+        return Flow::Continue;
+    }
+    if sess.multi.is_some() && cmd.has(flag::NO_MULTI) {
+        reject(st, sess, out, Some(&name), "ERR Command not allowed inside a transaction");
+        return Flow::Continue;
+    }
+    if sess.subscription_count() > 0
+        && !out.resp3()
+        && parent.is_none()
+        && !SUBSCRIBE_CONTEXT_OK.contains(&cmd.name)
+    {
+        let msg = format!(
+            "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        );
+        reject(st, sess, out, Some(&name), &msg);
+        return Flow::Continue;
+    }
+    if sess.subscription_count() > 0 && !out.resp3() && parent.is_some() {
+        let msg = format!(
+            "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        );
+        reject(st, sess, out, Some(&name), &msg);
+        return Flow::Continue;
+    }
+    if sess.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        if let Some(q) = sess.multi.as_mut() {
+            q.push(argv);
+        }
+        out.raw(b"+QUEUED\r\n");
+        return Flow::Continue;
+    }
+    if paused_for(st, cmd, &argv, now_ms) {
+        return Flow::Paused;
+    }
+    execute(st, sess, out, parent, cmd, &argv, now_ms)
+}
+
+fn paused_for(st: &mut State, cmd: &Command, argv: &[Bytes], now_ms: i64) -> bool {
+    let Some(p) = st.pause else { return false };
+    if p.until_ms <= now_ms {
+        st.pause = None;
+        return false;
+    }
+    if p.all {
+        return true;
+    }
+    // WRITE pauses writes, may-replicate commands, and EXEC of a transaction (checked by EXEC itself).
+    let _ = argv;
+    cmd.has(flag::WRITE) || cmd.has(flag::MAY_REPLICATE)
+}
+
+/// Runs a resolved command and does the bookkeeping every command needs.
+pub fn execute(
+    st: &mut State,
+    sess: &mut Session,
+    out: &mut Out,
+    parent: Option<&'static Command>,
+    cmd: &'static Command,
+    argv: &[Bytes],
+    now_ms: i64,
+) -> Flow {
+    let start = std::time::Instant::now();
+    let reply_start = out.len();
+    let dirty_before = st.ks.dirty;
+    st.ks.now_ms = now_ms;
+    let mut flow = Flow::Continue;
+    match cmd.handler {
+        Handler::Data(f) => {
+            let mut ctx = store::Ctx::new(&mut st.ks, sess.db, out, argv);
+            f(&mut ctx);
+            let _propagate = ctx.propagate.take();
+        }
+        Handler::Server(f) => {
+            let mut ex = Exec { st, sess, out, argv, now_ms };
+            f(&mut ex);
+            if ex.sess.close_after_reply {
+                flow = Flow::Close;
+            }
+        }
+        Handler::ContainerOr(f) => {
+            let mut ex = Exec { st, sess, out, argv, now_ms };
+            f(&mut ex);
+        }
+        Handler::Container => unreachable!("containers are resolved to a subcommand"),
+    }
+    let micros = start.elapsed().as_micros() as u64;
+    after_command(st, sess, out, parent, cmd, argv, now_ms, reply_start, micros, dirty_before);
+    flow
+}
+
+#[allow(clippy::too_many_arguments)]
+fn after_command(
+    st: &mut State,
+    sess: &mut Session,
+    out: &mut Out,
+    parent: Option<&'static Command>,
+    cmd: &'static Command,
+    argv: &[Bytes],
+    now_ms: i64,
+    reply_start: usize,
+    micros: u64,
+    _dirty_before: u64,
+) {
+    let name = full_name(parent, cmd);
+    st.stats.total_commands_processed += 1;
+    let failed = out.buf.get(reply_start) == Some(&b'-') && cmd.name != "exec";
+    {
+        let cs = st.stats.commands.entry(name.clone()).or_default();
+        cs.calls += 1;
+        cs.usec += micros;
+        if failed {
+            cs.failed_calls += 1;
+        }
+    }
+    if failed {
+        let line_end = out.buf[reply_start..].iter().position(|&b| b == b'\r').unwrap_or(0);
+        let msg = String::from_utf8_lossy(&out.buf[reply_start + 1..reply_start + line_end]).into_owned();
+        count_error(st, &msg);
+    }
+    // Keyspace-produced propagation (lazy expiry) is consumed once replication exists (issue #5).
+    st.ks.propagated.clear();
+    publish_notifications(st, now_ms);
+    if !st.ks.invalidated_watchers.is_empty() {
+        let ids = std::mem::take(&mut st.ks.invalidated_watchers);
+        for id in ids {
+            if let Some(c) = st.clients.get_mut(&id) {
+                c.dirty_cas = true;
+            }
+        }
+    }
+    if let Some(info) = st.clients.get_mut(&sess.id) {
+        info.last_interaction_ms = now_ms;
+        info.db = sess.db;
+        info.last_cmd = name;
+    }
+    let threshold = st.cfg.slowlog_log_slower_than;
+    if threshold >= 0 && micros as i64 >= threshold && !cmd.has(flag::SKIP_SLOWLOG) {
+        let (addr, cname) = st
+            .clients
+            .get(&sess.id)
+            .map(|c| (c.addr.clone(), c.name.clone().unwrap_or_default()))
+            .unwrap_or_default();
+        let max_len = st.cfg.slowlog_max_len as usize;
+        st.slowlog.push(
+            SlowEntry { id: 0, time: now_ms / 1000, micros, args: argv.to_vec(), addr, name: cname },
+            max_len,
+        );
+    }
+    let lat_threshold = st.cfg.latency_monitor_threshold;
+    if lat_threshold > 0 && micros / 1000 >= lat_threshold {
+        let event = if cmd.has(flag::FAST) { "fast-command" } else { "command" };
+        st.slowlog.latency_sample(event, now_ms / 1000, micros / 1000);
+    }
+    if !cmd.has(flag::SKIP_MONITOR) && !cmd.has(flag::ADMIN) {
+        crate::cmd::admin::feed_monitors(st, sess, argv, now_ms);
+    }
+}

@@ -1,0 +1,345 @@
+//! The redoubt-server process: listeners, connections, dispatch, and the server-level commands.
+
+pub mod clock;
+pub mod client;
+pub mod cmd;
+pub mod commands;
+pub mod config;
+pub mod conn;
+pub mod dispatch;
+pub mod log;
+pub mod pubsub;
+pub mod slowlog;
+pub mod state;
+
+use state::{Shared, State};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The Redis version we are compatible with and report to clients.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// The reply sent to non-local clients in protected mode.
+pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Runs the server with redis-server's command line; returns the process exit status.
+pub fn main_with_args(args: Vec<String>) -> i32 {
+    let cfg = match config::load(&args) {
+        Ok(c) => c,
+        Err(text) => {
+            eprint!("{text}");
+            return 1;
+        }
+    };
+    if cfg.daemonize {
+        // SAFETY: called before any thread exists; the parent exits right away.
+        unsafe {
+            match libc::fork() {
+                -1 => return 1,
+                0 => {
+                    libc::setsid();
+                }
+                _ => return 0,
+            }
+        }
+    }
+    log::set_file(Some(cfg.logfile.clone()));
+    log::set_level(match cfg.loglevel {
+        config::LogLevel::Debug => Some(log::Level::Debug),
+        config::LogLevel::Verbose => Some(log::Level::Verbose),
+        config::LogLevel::Notice => Some(log::Level::Notice),
+        config::LogLevel::Warning => Some(log::Level::Warning),
+        config::LogLevel::Nothing => None,
+    });
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(run(cfg))
+}
+
+async fn bind_all(cfg: &config::Config) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    if cfg.port == 0 && cfg.unixsocket.is_some() {
+        return Ok(listeners);
+    }
+    for addr in &cfg.bind {
+        let (optional, host) = match addr.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, addr.as_str()),
+        };
+        let host = if host == "*" { "0.0.0.0" } else { host };
+        let sock_addr = if host.contains(':') { format!("[{host}]:{}", cfg.port) } else { format!("{host}:{}", cfg.port) };
+        match bind_reuse(&sock_addr, cfg.tcp_backlog) {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional || (host == "::*" || host == "::") => {
+                crate::warning!("Warning: Could not create server TCP listening socket {sock_addr}: {e}");
+            }
+            Err(e) => {
+                crate::warning!("Warning: Could not create server TCP listening socket {sock_addr}: {e}");
+                crate::warning!("Failed listening on port {} (tcp), aborting.", cfg.port);
+                return Err(e);
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+fn bind_reuse(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    let host = addr.trim_start_matches('[');
+    let host = host.split(']').next().unwrap_or(host);
+    let sa: std::net::SocketAddr = match addr.parse() {
+        Ok(sa) => sa,
+        Err(_) => {
+            let _ = host;
+            std::net::ToSocketAddrs::to_socket_addrs(addr)?
+                .next()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?
+        }
+    };
+    let sock = if sa.is_ipv6() { tokio::net::TcpSocket::new_v6()? } else { tokio::net::TcpSocket::new_v4()? };
+    sock.set_reuseaddr(true)?;
+    if sa.is_ipv6() {
+        // SAFETY: plain setsockopt on a socket we own.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            let on: libc::c_int = 1;
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::IPPROTO_IPV6,
+                libc::IPV6_V6ONLY,
+                &on as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    sock.bind(sa)?;
+    sock.listen(backlog.max(1))
+}
+
+fn is_loopback(addr: &std::net::SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v| v.is_loopback()),
+    }
+}
+
+async fn run(cfg: config::Config) -> i32 {
+    notice!("oO0OoO0OoO0Oo Redoubt is starting oO0OoO0OoO0Oo");
+    notice!(
+        "Redoubt version={}, redis_version={}, bits=64, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        REDIS_VERSION,
+        std::process::id()
+    );
+    match &cfg.config_file {
+        Some(_) => notice!("Configuration loaded"),
+        None => warning!("Warning: no config file specified, using the default config. In order to specify a config file use redoubt-server /path/to/redis.conf"),
+    }
+    let listeners = match bind_all(&cfg).await {
+        Ok(l) => l,
+        Err(_) => return 1,
+    };
+    let bound_port = listeners.first().and_then(|l| l.local_addr().ok()).map(|a| a.port()).unwrap_or(cfg.port);
+    let unix = match &cfg.unixsocket {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            match tokio::net::UnixListener::bind(path) {
+                Ok(l) => {
+                    use std::os::unix::fs::PermissionsExt;
+                    if cfg.unixsocketperm != 0 {
+                        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(cfg.unixsocketperm));
+                    }
+                    Some(l)
+                }
+                Err(e) => {
+                    warning!("Failed opening Unix socket: {e}");
+                    return 1;
+                }
+            }
+        }
+        None => None,
+    };
+    if let Some(pidfile) = &cfg.pidfile {
+        let _ = std::fs::write(pidfile, format!("{}\n", std::process::id()));
+    }
+    let pidfile = cfg.pidfile.clone();
+    let unixsocket = cfg.unixsocket.clone();
+    let mut state = State::new(cfg, clock::unix_ms());
+    state.bound_port = bound_port;
+    state.ks.notify_flags = state.cfg.notify_keyspace_events_flags;
+    let shared = state::shared(state);
+    notice!("Running mode=standalone, port={bound_port}.");
+    notice!("Server initialized");
+    for l in listeners {
+        tokio::spawn(accept_tcp(shared.clone(), l));
+    }
+    if let Some(l) = unix {
+        tokio::spawn(accept_unix(shared.clone(), l));
+    }
+    tokio::spawn(cron(shared.clone()));
+    notice!("Ready to accept connections");
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    let term = async {
+        match sigterm.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let int = async {
+        match sigint.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = shared.shutdown.notified() => {
+            notice!("User requested shutdown...");
+        }
+        _ = term => {
+            warning!("Received SIGTERM scheduling shutdown...");
+            notice!("User requested shutdown...");
+        }
+        _ = int => {
+            warning!("Received SIGINT scheduling shutdown...");
+            notice!("User requested shutdown...");
+        }
+    }
+    {
+        let st = shared.state.lock();
+        for c in st.clients.values() {
+            c.handle.kill();
+        }
+    }
+    if let Some(p) = pidfile {
+        notice!("Removing the pid file.");
+        let _ = std::fs::remove_file(p);
+    }
+    if let Some(p) = unixsocket {
+        notice!("Removing the unix socket file.");
+        let _ = std::fs::remove_file(p);
+    }
+    notice!("Redoubt is now ready to exit, bye bye...");
+    0
+}
+
+async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (protected, keepalive) = {
+            let st = shared.state.lock();
+            (st.cfg.protected_mode && st.cfg.requirepass.is_none(), st.cfg.tcp_keepalive)
+        };
+        if keepalive > 0 {
+            let sock = socket2_keepalive(&stream, keepalive);
+            let _ = sock;
+        }
+        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let fd = {
+            use std::os::fd::AsRawFd;
+            stream.as_raw_fd() as i64
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut stream = stream;
+            if protected && !is_loopback(&peer) {
+                use tokio::io::AsyncWriteExt;
+                let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
+                return;
+            }
+            conn::serve(shared, stream, conn::Peer { addr: peer.to_string(), laddr: local, fd }).await;
+        });
+    }
+}
+
+fn socket2_keepalive(stream: &tokio::net::TcpStream, secs: u64) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    let on: libc::c_int = 1;
+    let idle = secs as libc::c_int;
+    let intvl = ((secs / 3).max(1)) as libc::c_int;
+    let cnt: libc::c_int = 3;
+    // SAFETY: setsockopt on a socket we own, with properly sized values.
+    unsafe {
+        let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &on as *const _ as *const libc::c_void, sz) == 0
+            && libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const libc::c_void, sz) == 0
+            && libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const libc::c_void, sz) == 0
+            && libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const libc::c_void, sz) == 0
+    }
+}
+
+async fn accept_unix(shared: Arc<Shared>, listener: tokio::net::UnixListener) {
+    let path = shared.state.lock().cfg.unixsocket.clone().unwrap_or_default();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let fd = {
+            use std::os::fd::AsRawFd;
+            stream.as_raw_fd() as i64
+        };
+        let shared = shared.clone();
+        let addr = format!("{path}:0");
+        tokio::spawn(async move {
+            conn::serve(shared, stream, conn::Peer { laddr: addr.clone(), addr, fd }).await;
+        });
+    }
+}
+
+/// Background work, `hz` times a second: active expiry and timed housekeeping.
+async fn cron(shared: Arc<Shared>) {
+    loop {
+        let hz = shared.state.lock().cfg.hz.clamp(1, 500);
+        tokio::time::sleep(Duration::from_millis(1000 / hz as u64)).await;
+        let budget = Duration::from_micros(1_000_000 / hz as u64 * 25 / 100);
+        let started = std::time::Instant::now();
+        let mut st = shared.state.lock();
+        let now = clock::unix_ms();
+        st.ks.now_ms = now;
+        if let Some(p) = st.pause {
+            if p.until_ms <= now {
+                st.pause = None;
+                shared.unpaused.notify_waiters();
+            }
+        }
+        if !st.active_expire_enabled {
+            continue;
+        }
+        let dbs = st.ks.dbs.len();
+        'dbs: for db in 0..dbs {
+            loop {
+                let (checked, expired) = st.ks.active_expire_step(db, 20);
+                if checked == 0 || expired * 100 / checked.max(1) <= 10 {
+                    break;
+                }
+                if started.elapsed() > budget {
+                    st.ks.stats.expired_time_cap_reached_count += 1;
+                    break 'dbs;
+                }
+            }
+        }
+        st.ks.propagated.clear();
+        pubsub::publish_notifications(&mut st, now);
+        let ids = std::mem::take(&mut st.ks.invalidated_watchers);
+        for id in ids {
+            if let Some(c) = st.clients.get_mut(&id) {
+                c.dirty_cas = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Bit commands (to be written).

@@ -1,0 +1,12 @@
+//! The keyspace: databases, values, expiry, and the data commands, with no I/O.
+
+pub mod dict;
+pub mod glob;
+pub mod cmd;
+pub mod keyspace;
+pub mod num;
+pub mod value;
+
+pub use cmd::Ctx;
+pub use keyspace::{Entry, Key, Keyspace};
+pub use value::Value;

@@ -1,0 +1,142 @@
+//! The values a key can hold.
+
+use crate::num::parse_i64;
+
+/// The longest string Redis keeps in its compact `embstr` encoding.
+pub const EMBSTR_MAX: usize = 44;
+
+/// A value stored under a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string that is the canonical decimal form of an integer (`int` encoding).
+    Int(i64),
+    /// A short immutable string (`embstr` encoding).
+    Emb(Box<[u8]>),
+    /// A string that may grow in place (`raw` encoding).
+    Raw(Vec<u8>),
+}
+
+/// The kind of a value, as TYPE names it and WRONGTYPE checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// A string.
+    String,
+}
+
+impl ValueType {
+    /// The name TYPE and SCAN TYPE use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+        }
+    }
+}
+
+impl Value {
+    /// A string value with the encoding Redis's `tryObjectEncoding` would choose.
+    pub fn string(bytes: &[u8]) -> Value {
+        if bytes.len() <= 20 {
+            if let Some(n) = parse_i64(bytes) {
+                return Value::Int(n);
+            }
+        }
+        if bytes.len() <= EMBSTR_MAX {
+            Value::Emb(bytes.into())
+        } else {
+            Value::Raw(bytes.to_vec())
+        }
+    }
+
+    /// A string value that takes ownership of `bytes`.
+    pub fn string_owned(bytes: Vec<u8>) -> Value {
+        if bytes.len() <= EMBSTR_MAX {
+            Value::string(&bytes)
+        } else {
+            Value::Raw(bytes)
+        }
+    }
+
+    /// The value's type.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::Int(_) | Value::Emb(_) | Value::Raw(_) => ValueType::String,
+        }
+    }
+
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Emb(_) => "embstr",
+            Value::Raw(_) => "raw",
+        }
+    }
+
+    /// True for string values.
+    pub fn is_string(&self) -> bool {
+        matches!(self.value_type(), ValueType::String)
+    }
+
+    /// The bytes of a string value (integers are formatted), or None for other types.
+    pub fn as_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Value::Int(n) => Some(std::borrow::Cow::Owned(n.to_string().into_bytes())),
+            Value::Emb(b) => Some(std::borrow::Cow::Borrowed(b)),
+            Value::Raw(v) => Some(std::borrow::Cow::Borrowed(v)),
+        }
+    }
+
+    /// The length in bytes of a string value.
+    pub fn str_len(&self) -> usize {
+        match self {
+            Value::Int(n) => {
+                let mut len = if *n < 0 { 2 } else { 1 };
+                let mut v = n.unsigned_abs();
+                while v >= 10 {
+                    v /= 10;
+                    len += 1;
+                }
+                len
+            }
+            Value::Emb(b) => b.len(),
+            Value::Raw(v) => v.len(),
+        }
+    }
+
+    /// A growable buffer for in-place edits (APPEND, SETRANGE, SETBIT): turns the value raw.
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, Value::Raw(_)) {
+            let bytes = self.as_bytes().map(|b| b.into_owned()).unwrap_or_default();
+            *self = Value::Raw(bytes);
+        }
+        match self {
+            Value::Raw(v) => v,
+            _ => unreachable!("just made raw"),
+        }
+    }
+
+    /// Approximate bytes of memory the value uses, for MEMORY USAGE and INFO.
+    pub fn memory_usage(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Int(_) => 0,
+                Value::Emb(b) => b.len(),
+                Value::Raw(v) => v.capacity(),
+            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(Value::string(b"123").encoding(), "int");
+        assert_eq!(Value::string(b"0123").encoding(), "embstr");
+        assert_eq!(Value::string(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(Value::string(&[b'a'; 45]).encoding(), "raw");
+        assert_eq!(Value::Int(-120).str_len(), 4);
+        assert_eq!(Value::Int(i64::MIN).str_len(), 20);
+    }
+}
