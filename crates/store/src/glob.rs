@@ -339,12 +339,21 @@ mod tests {
         assert!(m("h[a-b]llo", "hbllo"));
         assert!(m("h[b-a]llo", "hallo"), "reversed range");
         assert!(!m("h[a-b]llo", "hcllo"));
-        assert!(m("[a-]", "]"), "'-' followed by ']' makes ']' the range end");
+        assert!(
+            m("[a-]", "]"),
+            "'-' followed by ']' makes ']' the range end"
+        );
         assert!(!m("[]", "x") && m("[^]", "x"), "empty class");
         assert!(m("[\\]]", "]"));
         assert!(m("[\\-]", "-"));
-        assert!(m("[a\\", "\\"), "unterminated class with a trailing backslash");
-        assert!(!mi("[\\A]", "a"), "escapes inside a class are case-sensitive");
+        assert!(
+            m("[a\\", "\\"),
+            "unterminated class with a trailing backslash"
+        );
+        assert!(
+            !mi("[\\A]", "a"),
+            "escapes inside a class are case-sensitive"
+        );
         assert!(mi("[A]", "a"));
         assert!(mi("[A-C]", "b"));
         assert!(mi("[a-c]", "B"));
@@ -379,7 +388,10 @@ mod tests {
         assert!(!glob_match(b"[a-\xff]", b"\x80", false));
         assert!(glob_match(b"[\x80-\xff]", b"\x90", false));
         assert!(glob_match(b"\xe9", b"\xe9", true));
-        assert!(!glob_match(b"\xc9", b"\xe9", true), "no folding beyond ASCII");
+        assert!(
+            !glob_match(b"\xc9", b"\xe9", true),
+            "no folding beyond ASCII"
+        );
     }
 
     #[test]

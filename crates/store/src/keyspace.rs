@@ -171,7 +171,7 @@ impl Keyspace {
     /// True if `key` has a deadline that has passed (whether or not it has been removed yet).
     pub fn is_logically_expired(&self, db: usize, key: &[u8]) -> bool {
         match self.dbs[db].expires.get(key) {
-            Some(&when) => when <= self.now_ms,
+            Some(&when) => when < self.now_ms,
             None => false,
         }
     }
@@ -447,7 +447,7 @@ impl Keyspace {
         while checked < max_checks && buckets < max_checks * 4 {
             cursor = self.dbs[db].expires.scan(cursor, |k, &when| {
                 checked += 1;
-                if when <= now {
+                if when < now {
                     due.push(k.clone());
                 } else {
                     ttl_sum += when - now;
@@ -477,7 +477,13 @@ impl Keyspace {
 impl Keyspace {
     /// Read lookup as Redis's `lookupKeyReadWithFlags`: lazy expiry and hit/miss counting, plus
     /// an access-time update when `touch` and a `keymiss` event when `notify_miss`.
-    pub fn lookup_read(&mut self, db: usize, key: &[u8], touch: bool, notify_miss: bool) -> Option<&Entry> {
+    pub fn lookup_read(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        touch: bool,
+        notify_miss: bool,
+    ) -> Option<&Entry> {
         let live = !self.expire_if_needed(db, key) && self.dbs[db].data.contains_key(key);
         if !live {
             self.stats.keyspace_misses += 1;
@@ -518,6 +524,8 @@ mod tests {
         ks.set_expire(0, b"k", 1500);
         assert!(ks.get(0, b"k").is_some());
         ks.now_ms = 1500;
+        assert!(ks.get(0, b"k").is_some(), "alive at its deadline, as Redis");
+        ks.now_ms = 1501;
         assert!(ks.get(0, b"k").is_none());
         assert_eq!(ks.propagated, vec![(0, vec![Bytes::from_static(b"DEL"), Bytes::from_static(b"k")])]);
         assert_eq!(ks.stats.expired_keys, 1);
