@@ -72,6 +72,8 @@ pub enum ReplyMode {
 
 /// What other clients can see and change of a client (CLIENT LIST, KILL, WATCH, pub/sub).
 pub struct ClientInfo {
+    /// Blocked on keys (flag `b` in CLIENT LIST).
+    pub blocked: bool,
     /// CLIENT ID.
     pub id: u64,
     /// Peer address `ip:port` (or the unix socket path).
@@ -116,6 +118,8 @@ pub struct ClientInfo {
 
 /// State owned by a connection's task: its session.
 pub struct Session {
+    /// True while EXEC runs the queued commands: blocking commands do not block then.
+    pub in_exec: bool,
     /// CLIENT ID.
     pub id: u64,
     /// Selected database.
@@ -146,6 +150,7 @@ impl Session {
     /// A new session for client `id`.
     pub fn new(id: u64, authenticated: bool, handle: Arc<ClientHandle>) -> Self {
         Session {
+            in_exec: false,
             id,
             db: 0,
             authenticated,

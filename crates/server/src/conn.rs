@@ -50,6 +50,7 @@ fn register(shared: &Shared, peer: &Peer) -> Option<(u64, Arc<ClientHandle>, boo
             created_ms: now,
             last_interaction_ms: now,
             last_cmd: "NULL".into(),
+            blocked: false,
             kind: ClientKind::Normal,
             subs: 0,
             psubs: 0,
@@ -68,6 +69,7 @@ fn register(shared: &Shared, peer: &Peer) -> Option<(u64, Arc<ClientHandle>, boo
 /// Removes every trace of a client from the shared state.
 fn unregister(shared: &Shared, sess: &mut Session) {
     let mut st = shared.state.lock();
+    crate::blocking::unblock(&mut st, sess.id);
     crate::cmd::pubsub::drop_all_subscriptions(&mut st, sess);
     crate::cmd::multi::unwatch_all(&mut st, sess);
     st.clients.remove(&sess.id);
@@ -79,7 +81,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let Some((id, handle, authenticated)) = register(&shared, &peer) else {
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     };
     let mut sess = Session::new(id, authenticated, handle.clone());
@@ -98,11 +102,16 @@ where
         if !pending.is_empty() || protocol_error.is_some() {
             let mut close = false;
             let mut paused = false;
+            let mut blocked = false;
             {
                 let mut st = shared.state.lock();
                 let now = crate::clock::unix_ms();
                 while let Some(argv) = pending.pop_front() {
-                    match dispatch(&mut st, &mut sess, &mut out, argv.clone(), now) {
+                    let flow = dispatch(&mut st, &mut sess, &mut out, &argv, now);
+                    if !st.ks.ready_keys.is_empty() {
+                        crate::blocking::serve_ready(&mut st, now);
+                    }
+                    match flow {
                         Flow::Continue => {}
                         Flow::Close => {
                             close = true;
@@ -111,6 +120,10 @@ where
                         Flow::Paused => {
                             pending.push_front(argv);
                             paused = true;
+                            break;
+                        }
+                        Flow::Blocked => {
+                            blocked = true;
                             break;
                         }
                     }
@@ -140,6 +153,15 @@ where
             }
             if flush_outbox(&mut stream, &handle).await.is_err() || close {
                 break 'conn;
+            }
+            if blocked {
+                if !wait_until_unblocked(&shared, &mut stream, &handle, &mut buf, id).await {
+                    break 'conn;
+                }
+                if flush_outbox(&mut stream, &handle).await.is_err() {
+                    break 'conn;
+                }
+                continue;
             }
             if paused {
                 tokio::select! {
@@ -197,9 +219,13 @@ where
                     }
                     st.cfg.client_query_buffer_limit
                 };
-                if buf.len() as u64 > limit {
+                if (buf.len() + parser.buffered_arg_bytes()) as u64 > limit {
                     crate::warning!("Closing client that reached max query buffer length (qbuf initial bytes: ...)");
-                    shared.state.lock().stats.client_query_buffer_limit_disconnections += 1;
+                    shared
+                        .state
+                        .lock()
+                        .stats
+                        .client_query_buffer_limit_disconnections += 1;
                     break;
                 }
             }
@@ -214,9 +240,62 @@ where
     let _ = stream.shutdown().await;
 }
 
+/// Waits while the client is blocked on keys; false if the connection must close.
+async fn wait_until_unblocked<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: &Shared,
+    stream: &mut S,
+    handle: &ClientHandle,
+    buf: &mut BytesMut,
+    id: u64,
+) -> bool {
+    loop {
+        let deadline = {
+            let st = shared.state.lock();
+            match st.blocked.get(&id) {
+                None => return true,
+                Some(b) => b.deadline_ms,
+            }
+        };
+        let sleep = async {
+            match deadline {
+                Some(d) => {
+                    let wait = (d - crate::clock::unix_ms()).max(0) as u64;
+                    tokio::time::sleep(Duration::from_millis(wait)).await
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        buf.reserve(READ_CHUNK);
+        tokio::select! {
+            _ = handle.wake.notified() => {}
+            _ = sleep => {}
+            r = stream.read_buf(buf) => {
+                if !matches!(r, Ok(n) if n > 0) {
+                    return false;
+                }
+            }
+        }
+        if handle.is_killed() {
+            return false;
+        }
+        let mut st = shared.state.lock();
+        if !st.blocked.contains_key(&id) {
+            return true;
+        }
+        let now = crate::clock::unix_ms();
+        if deadline.is_some_and(|d| d <= now) {
+            crate::blocking::release(&mut st, id, crate::blocking::Release::Timeout);
+            return true;
+        }
+    }
+}
+
 fn parse_limits(shared: &Shared, sess: &Session) -> Option<Limits> {
     let max = shared.state.lock().cfg.proto_max_bulk_len;
-    Some(Limits { max_bulk_len: max, authenticated: sess.authenticated })
+    Some(Limits {
+        max_bulk_len: max,
+        authenticated: sess.authenticated,
+    })
 }
 
 async fn idle_timeout(secs: u64) {
@@ -226,7 +305,10 @@ async fn idle_timeout(secs: u64) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
 }
 
-async fn flush_outbox<S: AsyncWrite + Unpin>(stream: &mut S, handle: &ClientHandle) -> std::io::Result<()> {
+async fn flush_outbox<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    handle: &ClientHandle,
+) -> std::io::Result<()> {
     loop {
         let chunk = std::mem::take(&mut *handle.outbox.lock());
         if chunk.is_empty() {

@@ -40,6 +40,8 @@ pub enum Flow {
     Close,
     /// CLIENT PAUSE holds this request: retry it once the pause ends.
     Paused,
+    /// The command blocked the client (BLPOP, ...): wait until served or timed out.
+    Blocked,
 }
 
 /// Builds Redis's unknown-command error text.
@@ -64,7 +66,11 @@ fn reject(st: &mut State, sess: &mut Session, out: &mut Out, stats_name: Option<
         sess.multi_error = true;
     }
     if let Some(n) = stats_name {
-        st.stats.commands.entry(n.to_string()).or_default().rejected_calls += 1;
+        st.stats
+            .commands
+            .entry(n.to_string())
+            .or_default()
+            .rejected_calls += 1;
     }
     count_error(st, msg);
     out.error(msg);
@@ -76,8 +82,17 @@ fn count_error(st: &mut State, msg: &str) {
     st.stats.total_error_replies += 1;
 }
 
-const SUBSCRIBE_CONTEXT_OK: &[&str] =
-    &["ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"];
+const SUBSCRIBE_CONTEXT_OK: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
 
 /// Resolves `argv` to a command (and its container), or replies with the lookup/arity error.
 pub fn resolve(
@@ -95,7 +110,13 @@ pub fn resolve(
             if let Handler::ContainerOr(_) = cmd.handler {
                 return Some((None, cmd));
             }
-            reject(st, sess, out, Some(cmd.name), &format!("ERR wrong number of arguments for '{}' command", cmd.name));
+            reject(
+                st,
+                sess,
+                out,
+                Some(cmd.name),
+                &format!("ERR wrong number of arguments for '{}' command", cmd.name),
+            );
             return None;
         }
         let Some(sub) = commands::lookup_sub(cmd, &argv[1]) else {
@@ -109,20 +130,38 @@ pub fn resolve(
         };
         if !sub.arity_ok(argv.len()) {
             let name = full_name(Some(cmd), sub);
-            reject(st, sess, out, Some(&name), &format!("ERR wrong number of arguments for '{name}' command"));
+            reject(
+                st,
+                sess,
+                out,
+                Some(&name),
+                &format!("ERR wrong number of arguments for '{name}' command"),
+            );
             return None;
         }
         return Some((Some(cmd), sub));
     }
     if !cmd.arity_ok(argv.len()) {
-        reject(st, sess, out, Some(cmd.name), &format!("ERR wrong number of arguments for '{}' command", cmd.name));
+        reject(
+            st,
+            sess,
+            out,
+            Some(cmd.name),
+            &format!("ERR wrong number of arguments for '{}' command", cmd.name),
+        );
         return None;
     }
     Some((None, cmd))
 }
 
 /// Handles one request: checks, MULTI queueing, execution.
-pub fn dispatch(st: &mut State, sess: &mut Session, out: &mut Out, argv: Vec<Bytes>, now_ms: i64) -> Flow {
+pub fn dispatch(
+    st: &mut State,
+    sess: &mut Session,
+    out: &mut Out,
+    argv: &[Bytes],
+    now_ms: i64,
+) -> Flow {
     let first = &argv[0];
     if first.eq_ignore_ascii_case(b"post") || first.eq_ignore_ascii_case(b"host:") {
         crate::warning!(
@@ -144,15 +183,29 @@ pub fn dispatch(st: &mut State, sess: &mut Session, out: &mut Out, argv: Vec<Byt
     flow
 }
 
-fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: Vec<Bytes>, now_ms: i64) -> Flow {
-    let Some((parent, cmd)) = resolve(st, sess, out, &argv) else { return Flow::Continue };
+fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[Bytes], now_ms: i64) -> Flow {
+    let Some((parent, cmd)) = resolve(st, sess, out, argv) else {
+        return Flow::Continue;
+    };
     let name = full_name(parent, cmd);
     if !sess.authenticated && !cmd.has(flag::NO_AUTH) {
-        reject(st, sess, out, Some(&name), "NOAUTH Authentication required.");
+        reject(
+            st,
+            sess,
+            out,
+            Some(&name),
+            "NOAUTH Authentication required.",
+        );
         return Flow::Continue;
     }
     if sess.multi.is_some() && cmd.has(flag::NO_MULTI) {
-        reject(st, sess, out, Some(&name), "ERR Command not allowed inside a transaction");
+        reject(
+            st,
+            sess,
+            out,
+            Some(&name),
+            "ERR Command not allowed inside a transaction",
+        );
         return Flow::Continue;
     }
     if sess.subscription_count() > 0
@@ -173,17 +226,22 @@ fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: Vec
         reject(st, sess, out, Some(&name), &msg);
         return Flow::Continue;
     }
-    if sess.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+    if sess.multi.is_some()
+        && !matches!(
+            cmd.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
         if let Some(q) = sess.multi.as_mut() {
-            q.push(argv);
+            q.push(argv.to_vec());
         }
         out.raw(b"+QUEUED\r\n");
         return Flow::Continue;
     }
-    if paused_for(st, cmd, &argv, now_ms) {
+    if paused_for(st, cmd, argv, now_ms) {
         return Flow::Paused;
     }
-    execute(st, sess, out, parent, cmd, &argv, now_ms)
+    execute(st, sess, out, parent, cmd, argv, now_ms)
 }
 
 fn paused_for(st: &mut State, cmd: &Command, argv: &[Bytes], now_ms: i64) -> bool {
@@ -218,24 +276,56 @@ pub fn execute(
     match cmd.handler {
         Handler::Data(f) => {
             let mut ctx = store::Ctx::new(&mut st.ks, sess.db, out, argv);
+            ctx.may_block = !sess.in_exec;
             f(&mut ctx);
-            let _propagate = ctx.propagate.take();
+            let rewritten = ctx.propagate.take();
+            match ctx.block.take() {
+                Some(req) => {
+                    let proto = out.proto;
+                    crate::blocking::block(st, sess.id, proto, sess.db, parent, cmd, argv, req);
+                    flow = Flow::Blocked;
+                }
+                None => propagate(st, sess.db, argv, rewritten, dirty_before, cmd),
+            }
         }
         Handler::Server(f) => {
-            let mut ex = Exec { st, sess, out, argv, now_ms };
+            let mut ex = Exec {
+                st,
+                sess,
+                out,
+                argv,
+                now_ms,
+            };
             f(&mut ex);
             if ex.sess.close_after_reply {
                 flow = Flow::Close;
             }
         }
         Handler::ContainerOr(f) => {
-            let mut ex = Exec { st, sess, out, argv, now_ms };
+            let mut ex = Exec {
+                st,
+                sess,
+                out,
+                argv,
+                now_ms,
+            };
             f(&mut ex);
         }
         Handler::Container => unreachable!("containers are resolved to a subcommand"),
     }
     let micros = start.elapsed().as_micros() as u64;
-    after_command(st, sess, out, parent, cmd, argv, now_ms, reply_start, micros, dirty_before);
+    after_command(
+        st,
+        sess,
+        out,
+        parent,
+        cmd,
+        argv,
+        now_ms,
+        reply_start,
+        micros,
+        dirty_before,
+    );
     flow
 }
 
@@ -255,30 +345,28 @@ fn after_command(
     let name = full_name(parent, cmd);
     st.stats.total_commands_processed += 1;
     let failed = out.buf.get(reply_start) == Some(&b'-') && cmd.name != "exec";
+    let track_latency = st.cfg.latency_tracking;
     {
         let cs = st.stats.commands.entry(name.clone()).or_default();
         cs.calls += 1;
         cs.usec += micros;
+        if track_latency {
+            cs.latency.record(micros);
+        }
         if failed {
             cs.failed_calls += 1;
         }
     }
     if failed {
-        let line_end = out.buf[reply_start..].iter().position(|&b| b == b'\r').unwrap_or(0);
-        let msg = String::from_utf8_lossy(&out.buf[reply_start + 1..reply_start + line_end]).into_owned();
+        let line_end = out.buf[reply_start..]
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(0);
+        let msg =
+            String::from_utf8_lossy(&out.buf[reply_start + 1..reply_start + line_end]).into_owned();
         count_error(st, &msg);
     }
-    // Keyspace-produced propagation (lazy expiry) is consumed once replication exists (issue #5).
-    st.ks.propagated.clear();
-    publish_notifications(st, now_ms);
-    if !st.ks.invalidated_watchers.is_empty() {
-        let ids = std::mem::take(&mut st.ks.invalidated_watchers);
-        for id in ids {
-            if let Some(c) = st.clients.get_mut(&id) {
-                c.dirty_cas = true;
-            }
-        }
-    }
+    settle(st, now_ms);
     if let Some(info) = st.clients.get_mut(&sess.id) {
         info.last_interaction_ms = now_ms;
         info.db = sess.db;
@@ -293,16 +381,72 @@ fn after_command(
             .unwrap_or_default();
         let max_len = st.cfg.slowlog_max_len as usize;
         st.slowlog.push(
-            SlowEntry { id: 0, time: now_ms / 1000, micros, args: argv.to_vec(), addr, name: cname },
+            SlowEntry {
+                id: 0,
+                time: now_ms / 1000,
+                micros,
+                args: argv.to_vec(),
+                addr,
+                name: cname,
+            },
             max_len,
         );
     }
     let lat_threshold = st.cfg.latency_monitor_threshold;
     if lat_threshold > 0 && micros / 1000 >= lat_threshold {
-        let event = if cmd.has(flag::FAST) { "fast-command" } else { "command" };
-        st.slowlog.latency_sample(event, now_ms / 1000, micros / 1000);
+        let event = if cmd.has(flag::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        st.slowlog
+            .latency_sample(event, now_ms / 1000, micros / 1000);
     }
     if !cmd.has(flag::SKIP_MONITOR) && !cmd.has(flag::ADMIN) {
         crate::cmd::admin::feed_monitors(st, sess, argv, now_ms);
     }
+}
+
+/// What a command leaves for others once it ran: keyspace events published, WATCHes of
+/// changed keys broken, and the keyspace's own propagation (lazy-expiry DELs) handed on.
+pub fn settle(st: &mut State, now_ms: i64) {
+    for (db, argv) in std::mem::take(&mut st.ks.propagated) {
+        feed_propagation(st, db, argv);
+    }
+    publish_notifications(st, now_ms);
+    if !st.ks.invalidated_watchers.is_empty() {
+        let ids = std::mem::take(&mut st.ks.invalidated_watchers);
+        for id in ids {
+            if let Some(c) = st.clients.get_mut(&id) {
+                c.dirty_cas = true;
+            }
+        }
+    }
+}
+
+/// Decides what a data command propagates: its rewritten form if it gave one, otherwise the
+/// command as sent when it changed the dataset (or may replicate, such as PUBLISH).
+pub fn propagate(
+    st: &mut State,
+    db: usize,
+    argv: &[Bytes],
+    rewritten: Option<Vec<Vec<Bytes>>>,
+    dirty_before: u64,
+    cmd: &Command,
+) {
+    match rewritten {
+        Some(cmds) => {
+            for c in cmds {
+                feed_propagation(st, db, c);
+            }
+        }
+        None if st.ks.dirty != dirty_before && cmd.has(flag::WRITE) => feed_propagation(st, db, argv.to_vec()),
+        None => {}
+    }
+}
+
+/// Hands one propagated command to the replication stream and the AOF. Neither exists yet
+/// (replication and persistence issues); until then only the count is kept, for INFO.
+fn feed_propagation(st: &mut State, _db: usize, _argv: Vec<Bytes>) {
+    st.stats.propagated_commands += 1;
 }

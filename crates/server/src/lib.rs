@@ -1,12 +1,14 @@
 //! The redoubt-server process: listeners, connections, dispatch, and the server-level commands.
 
-pub mod clock;
 pub mod client;
+pub mod blocking;
+pub mod clock;
 pub mod cmd;
 pub mod commands;
 pub mod config;
 pub mod conn;
 pub mod dispatch;
+pub mod info;
 pub mod log;
 pub mod pubsub;
 pub mod slowlog;
@@ -25,6 +27,27 @@ pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected m
 
 /// Runs the server with redis-server's command line; returns the process exit status.
 pub fn main_with_args(args: Vec<String>) -> i32 {
+    if args.first().is_some_and(|a| a == "-v" || a == "--version") {
+        println!(
+            "Redoubt server v={} (Redis {} compatible) bits=64",
+            env!("CARGO_PKG_VERSION"),
+            REDIS_VERSION
+        );
+        return 0;
+    }
+    if args.first().is_some_and(|a| a == "-h" || a == "--help") {
+        println!("Usage: ./redoubt-server [/path/to/redis.conf] [options] [-]");
+        println!("       ./redoubt-server - (read config from stdin)");
+        println!("       ./redoubt-server -v or --version");
+        println!("       ./redoubt-server -h or --help");
+        println!();
+        println!("Examples:");
+        println!("       ./redoubt-server (run the server with default conf)");
+        println!("       ./redoubt-server /etc/redis/6379.conf");
+        println!("       ./redoubt-server --port 7777");
+        println!("       ./redoubt-server /etc/myredis.conf --loglevel verbose -");
+        return 0;
+    }
     let cfg = match config::load(&args) {
         Ok(c) => c,
         Err(text) => {
@@ -32,6 +55,10 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    if let Err(e) = std::env::set_current_dir(&cfg.dir) {
+        eprintln!("Can't chdir to '{}': {e}", cfg.dir);
+        return 1;
+    }
     if cfg.daemonize {
         // SAFETY: called before any thread exists; the parent exits right away.
         unsafe {
@@ -52,7 +79,10 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
         config::LogLevel::Warning => Some(log::Level::Warning),
         config::LogLevel::Nothing => None,
     });
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start runtime: {e}");
@@ -73,14 +103,22 @@ async fn bind_all(cfg: &config::Config) -> std::io::Result<Vec<TcpListener>> {
             None => (false, addr.as_str()),
         };
         let host = if host == "*" { "0.0.0.0" } else { host };
-        let sock_addr = if host.contains(':') { format!("[{host}]:{}", cfg.port) } else { format!("{host}:{}", cfg.port) };
+        let sock_addr = if host.contains(':') {
+            format!("[{host}]:{}", cfg.port)
+        } else {
+            format!("{host}:{}", cfg.port)
+        };
         match bind_reuse(&sock_addr, cfg.tcp_backlog) {
             Ok(l) => listeners.push(l),
             Err(e) if optional || (host == "::*" || host == "::") => {
-                crate::warning!("Warning: Could not create server TCP listening socket {sock_addr}: {e}");
+                crate::warning!(
+                    "Warning: Could not create server TCP listening socket {sock_addr}: {e}"
+                );
             }
             Err(e) => {
-                crate::warning!("Warning: Could not create server TCP listening socket {sock_addr}: {e}");
+                crate::warning!(
+                    "Warning: Could not create server TCP listening socket {sock_addr}: {e}"
+                );
                 crate::warning!("Failed listening on port {} (tcp), aborting.", cfg.port);
                 return Err(e);
             }
@@ -98,10 +136,16 @@ fn bind_reuse(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
             let _ = host;
             std::net::ToSocketAddrs::to_socket_addrs(addr)?
                 .next()
-                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address")
+                })?
         }
     };
-    let sock = if sa.is_ipv6() { tokio::net::TcpSocket::new_v6()? } else { tokio::net::TcpSocket::new_v4()? };
+    let sock = if sa.is_ipv6() {
+        tokio::net::TcpSocket::new_v6()?
+    } else {
+        tokio::net::TcpSocket::new_v4()?
+    };
     sock.set_reuseaddr(true)?;
     if sa.is_ipv6() {
         // SAFETY: plain setsockopt on a socket we own.
@@ -124,7 +168,9 @@ fn bind_reuse(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
 fn is_loopback(addr: &std::net::SocketAddr) -> bool {
     match addr.ip() {
         std::net::IpAddr::V4(v4) => v4.is_loopback(),
-        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v| v.is_loopback()),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v| v.is_loopback())
+        }
     }
 }
 
@@ -144,7 +190,11 @@ async fn run(cfg: config::Config) -> i32 {
         Ok(l) => l,
         Err(_) => return 1,
     };
-    let bound_port = listeners.first().and_then(|l| l.local_addr().ok()).map(|a| a.port()).unwrap_or(cfg.port);
+    let bound_port = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .unwrap_or(cfg.port);
     let unix = match &cfg.unixsocket {
         Some(path) => {
             let _ = std::fs::remove_file(path);
@@ -152,7 +202,10 @@ async fn run(cfg: config::Config) -> i32 {
                 Ok(l) => {
                     use std::os::unix::fs::PermissionsExt;
                     if cfg.unixsocketperm != 0 {
-                        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(cfg.unixsocketperm));
+                        let _ = std::fs::set_permissions(
+                            path,
+                            std::fs::Permissions::from_mode(cfg.unixsocketperm),
+                        );
                     }
                     Some(l)
                 }
@@ -171,7 +224,6 @@ async fn run(cfg: config::Config) -> i32 {
     let unixsocket = cfg.unixsocket.clone();
     let mut state = State::new(cfg, clock::unix_ms());
     state.bound_port = bound_port;
-    state.ks.notify_flags = state.cfg.notify_keyspace_events_flags;
     let shared = state::shared(state);
     notice!("Running mode=standalone, port={bound_port}.");
     notice!("Server initialized");
@@ -183,7 +235,8 @@ async fn run(cfg: config::Config) -> i32 {
     }
     tokio::spawn(cron(shared.clone()));
     notice!("Ready to accept connections");
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let term = async {
         match sigterm.as_mut() {
@@ -241,13 +294,19 @@ async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
         let _ = stream.set_nodelay(true);
         let (protected, keepalive) = {
             let st = shared.state.lock();
-            (st.cfg.protected_mode && st.cfg.requirepass.is_none(), st.cfg.tcp_keepalive)
+            (
+                st.cfg.protected_mode && st.cfg.requirepass.is_none(),
+                st.cfg.tcp_keepalive,
+            )
         };
         if keepalive > 0 {
             let sock = socket2_keepalive(&stream, keepalive);
             let _ = sock;
         }
-        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let local = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let fd = {
             use std::os::fd::AsRawFd;
             stream.as_raw_fd() as i64
@@ -260,7 +319,16 @@ async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
                 let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
                 return;
             }
-            conn::serve(shared, stream, conn::Peer { addr: peer.to_string(), laddr: local, fd }).await;
+            conn::serve(
+                shared,
+                stream,
+                conn::Peer {
+                    addr: peer.to_string(),
+                    laddr: local,
+                    fd,
+                },
+            )
+            .await;
         });
     }
 }
@@ -275,15 +343,45 @@ fn socket2_keepalive(stream: &tokio::net::TcpStream, secs: u64) -> bool {
     // SAFETY: setsockopt on a socket we own, with properly sized values.
     unsafe {
         let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &on as *const _ as *const libc::c_void, sz) == 0
-            && libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const libc::c_void, sz) == 0
-            && libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const libc::c_void, sz) == 0
-            && libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const libc::c_void, sz) == 0
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &on as *const _ as *const libc::c_void,
+            sz,
+        ) == 0
+            && libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_KEEPIDLE,
+                &idle as *const _ as *const libc::c_void,
+                sz,
+            ) == 0
+            && libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_KEEPINTVL,
+                &intvl as *const _ as *const libc::c_void,
+                sz,
+            ) == 0
+            && libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_KEEPCNT,
+                &cnt as *const _ as *const libc::c_void,
+                sz,
+            ) == 0
     }
 }
 
 async fn accept_unix(shared: Arc<Shared>, listener: tokio::net::UnixListener) {
-    let path = shared.state.lock().cfg.unixsocket.clone().unwrap_or_default();
+    let path = shared
+        .state
+        .lock()
+        .cfg
+        .unixsocket
+        .clone()
+        .unwrap_or_default();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -296,7 +394,16 @@ async fn accept_unix(shared: Arc<Shared>, listener: tokio::net::UnixListener) {
         let shared = shared.clone();
         let addr = format!("{path}:0");
         tokio::spawn(async move {
-            conn::serve(shared, stream, conn::Peer { laddr: addr.clone(), addr, fd }).await;
+            conn::serve(
+                shared,
+                stream,
+                conn::Peer {
+                    laddr: addr.clone(),
+                    addr,
+                    fd,
+                },
+            )
+            .await;
         });
     }
 }
@@ -311,6 +418,7 @@ async fn cron(shared: Arc<Shared>) {
         let mut st = shared.state.lock();
         let now = clock::unix_ms();
         st.ks.now_ms = now;
+        info::cron(&mut st, now);
         if let Some(p) = st.pause {
             if p.until_ms <= now {
                 st.pause = None;

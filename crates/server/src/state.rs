@@ -36,10 +36,12 @@ pub struct Stats {
     pub client_output_limit_disconnections: u64,
     /// Clients closed for exceeding query buffer limits.
     pub client_query_buffer_limit_disconnections: u64,
+    /// Commands handed to replication and the AOF.
+    pub propagated_commands: u64,
 }
 
 /// One command's counters (INFO commandstats).
-#[derive(Default, Debug, Clone, Copy)]
+#[derive(Default, Debug, Clone)]
 pub struct CommandStats {
     /// Times executed.
     pub calls: u64,
@@ -49,6 +51,8 @@ pub struct CommandStats {
     pub rejected_calls: u64,
     /// Executed but replied with an error.
     pub failed_calls: u64,
+    /// Latency distribution (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency: crate::info::Histogram,
 }
 
 /// CLIENT PAUSE state.
@@ -84,10 +88,22 @@ pub struct State {
     pub pause: Option<Pause>,
     /// Set by SHUTDOWN: the process exits once replies are flushed.
     pub shutdown_requested: bool,
+    /// Clients blocked on keys, by id.
+    pub blocked: HashMap<u64, crate::blocking::BlockedClient>,
+    /// Per (db, key), the clients blocked on it in arrival order.
+    pub waiting: HashMap<(usize, bytes::Bytes), std::collections::VecDeque<u64>>,
     /// The TCP port actually bound (for INFO when `port 0` was asked for an ephemeral one).
     pub bound_port: u16,
     /// The active expiry cycle is enabled (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire_enabled: bool,
+    /// The replication ID (`master_replid`): 40 hex chars, random at start.
+    pub master_replid: String,
+    /// Sampled INFO figures (instantaneous metrics, memory peak).
+    pub info: crate::info::InfoState,
+    /// Ids of MONITOR clients (pruned lazily when they leave or RESET).
+    pub monitors: Vec<u64>,
+    /// Woken when CLIENT PAUSE ends or is lifted (the same Notify as [`Shared::unpaused`]).
+    pub unpaused: Arc<Notify>,
 }
 
 /// The state plus what tasks wait on.
@@ -97,14 +113,16 @@ pub struct Shared {
     /// Woken when SHUTDOWN is requested.
     pub shutdown: Notify,
     /// Woken when CLIENT PAUSE ends or is lifted.
-    pub unpaused: Notify,
+    pub unpaused: Arc<Notify>,
 }
 
 /// A new random 40-hex-character run id.
 pub fn new_run_id() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..40).map(|_| std::char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect()
+    (0..40)
+        .map(|_| std::char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 impl State {
@@ -112,9 +130,8 @@ impl State {
     pub fn new(cfg: Config, now_ms: i64) -> Self {
         let mut ks = Keyspace::new(cfg.databases);
         ks.now_ms = now_ms;
-        ks.max_string_len = cfg.proto_max_bulk_len;
         ks.seed(rand::random());
-        State {
+        let mut st = State {
             ks,
             clients: HashMap::new(),
             pubsub: PubSub::default(),
@@ -126,13 +143,45 @@ impl State {
             pause: None,
             shutdown_requested: false,
             bound_port: cfg.port,
+            blocked: HashMap::new(),
+            waiting: HashMap::new(),
             active_expire_enabled: true,
+            master_replid: new_run_id(),
+            info: crate::info::InfoState::default(),
+            monitors: Vec::new(),
+            unpaused: Arc::new(Notify::new()),
             cfg,
-        }
+        };
+        st.apply_config();
+        st
+    }
+
+    /// Pushes the config values the keyspace reads into it (at start and after CONFIG SET).
+    pub fn apply_config(&mut self) {
+        let c = &self.cfg;
+        self.ks.max_string_len = c.proto_max_bulk_len;
+        self.ks.notify_flags = c.notify_keyspace_events_flags;
+        self.ks.limits = store::types::EncodingLimits {
+            list_max_listpack_size: c.list_max_listpack_size,
+            list_compress_depth: c.list_compress_depth as i64,
+            hash_max_listpack_entries: c.hash_max_listpack_entries as usize,
+            hash_max_listpack_value: c.hash_max_listpack_value as usize,
+            set_max_intset_entries: c.set_max_intset_entries as usize,
+            zset_max_listpack_entries: c.zset_max_listpack_entries as usize,
+            zset_max_listpack_value: c.zset_max_listpack_value as usize,
+            stream_node_max_bytes: c.stream_node_max_bytes as usize,
+            stream_node_max_entries: c.stream_node_max_entries as usize,
+            hll_sparse_max_bytes: c.hll_sparse_max_bytes as usize,
+        };
     }
 }
 
 /// Wraps a state for sharing between tasks.
 pub fn shared(state: State) -> Arc<Shared> {
-    Arc::new(Shared { state: Mutex::new(state), shutdown: Notify::new(), unpaused: Notify::new() })
+    let unpaused = state.unpaused.clone();
+    Arc::new(Shared {
+        state: Mutex::new(state),
+        shutdown: Notify::new(),
+        unpaused,
+    })
 }

@@ -3,7 +3,8 @@
 use crate::dict::Dict;
 use crate::value::Value;
 use bytes::Bytes;
-use std::collections::HashMap;
+use crate::types::EncodingLimits;
+use std::collections::{HashMap, HashSet};
 
 /// A key as stored in a database.
 pub type Key = Box<[u8]>;
@@ -122,6 +123,12 @@ pub struct Keyspace {
     pub propagated: Vec<(usize, Vec<Bytes>)>,
     /// Clients whose WATCHed keys changed, to be flagged by the server.
     pub invalidated_watchers: Vec<u64>,
+    /// Compact-encoding thresholds (from the config).
+    pub limits: EncodingLimits,
+    /// Keys some client is blocked on (maintained by the server).
+    pub blocking_keys: HashSet<(usize, Key)>,
+    /// Blocked-on keys that received data or changed since the server last looked, in order.
+    pub ready_keys: Vec<(usize, Bytes)>,
     watched: HashMap<(usize, Key), Vec<u64>>,
     rng: u64,
 }
@@ -143,6 +150,9 @@ impl Keyspace {
             notifications: Vec::new(),
             propagated: Vec::new(),
             invalidated_watchers: Vec::new(),
+            limits: EncodingLimits::default(),
+            blocking_keys: HashSet::new(),
+            ready_keys: Vec::new(),
             watched: HashMap::new(),
             rng: 0x9E37_79B9_7F4A_7C15,
         }
@@ -267,6 +277,9 @@ impl Keyspace {
         if !keep_ttl && !inserted {
             d.expires.remove(key);
         }
+        if inserted {
+            self.signal_ready(db, key);
+        }
         inserted
     }
 
@@ -304,6 +317,19 @@ impl Keyspace {
             None => {
                 d.expires.remove(key);
             }
+        }
+        self.signal_ready(db, key);
+    }
+
+    /// Marks `key` ready for clients blocked on it (a push, a new key, an XADD).
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if self.blocking_keys.is_empty() {
+            return;
+        }
+        if self.blocking_keys.contains(&(db, Key::from(key)))
+            && !self.ready_keys.iter().any(|(d, k)| *d == db && k[..] == *key)
+        {
+            self.ready_keys.push((db, Bytes::copy_from_slice(key)));
         }
     }
 

@@ -5,6 +5,7 @@ pub mod glob;
 pub mod cmd;
 pub mod keyspace;
 pub mod num;
+pub mod types;
 pub mod value;
 
 pub use cmd::Ctx;

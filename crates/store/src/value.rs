@@ -1,6 +1,7 @@
 //! The values a key can hold.
 
 use crate::num::parse_i64;
+use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// The longest string Redis keeps in its compact `embstr` encoding.
 pub const EMBSTR_MAX: usize = 44;
@@ -14,6 +15,16 @@ pub enum Value {
     Emb(Box<[u8]>),
     /// A string that may grow in place (`raw` encoding).
     Raw(Vec<u8>),
+    /// A list.
+    List(Box<List>),
+    /// A hash.
+    Hash(Box<Hash>),
+    /// A set.
+    Set(Box<Set>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<Stream>),
 }
 
 /// The kind of a value, as TYPE names it and WRONGTYPE checks it.
@@ -21,6 +32,16 @@ pub enum Value {
 pub enum ValueType {
     /// A string.
     String,
+    /// A list.
+    List,
+    /// A hash.
+    Hash,
+    /// A set.
+    Set,
+    /// A sorted set.
+    ZSet,
+    /// A stream.
+    Stream,
 }
 
 impl ValueType {
@@ -28,6 +49,11 @@ impl ValueType {
     pub fn name(self) -> &'static str {
         match self {
             ValueType::String => "string",
+            ValueType::List => "list",
+            ValueType::Hash => "hash",
+            ValueType::Set => "set",
+            ValueType::ZSet => "zset",
+            ValueType::Stream => "stream",
         }
     }
 }
@@ -60,6 +86,11 @@ impl Value {
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Int(_) | Value::Emb(_) | Value::Raw(_) => ValueType::String,
+            Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
+            Value::Stream(_) => ValueType::Stream,
         }
     }
 
@@ -69,6 +100,11 @@ impl Value {
             Value::Int(_) => "int",
             Value::Emb(_) => "embstr",
             Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -83,6 +119,7 @@ impl Value {
             Value::Int(n) => Some(std::borrow::Cow::Owned(n.to_string().into_bytes())),
             Value::Emb(b) => Some(std::borrow::Cow::Borrowed(b)),
             Value::Raw(v) => Some(std::borrow::Cow::Borrowed(v)),
+            _ => None,
         }
     }
 
@@ -100,6 +137,7 @@ impl Value {
             }
             Value::Emb(b) => b.len(),
             Value::Raw(v) => v.len(),
+            _ => 0,
         }
     }
 
@@ -122,6 +160,11 @@ impl Value {
                 Value::Int(_) => 0,
                 Value::Emb(b) => b.len(),
                 Value::Raw(v) => v.capacity(),
+                Value::List(l) => l.memory_usage(),
+                Value::Hash(h) => h.memory_usage(),
+                Value::Set(s) => s.memory_usage(),
+                Value::ZSet(z) => z.memory_usage(),
+                Value::Stream(s) => s.memory_usage(),
             }
     }
 }

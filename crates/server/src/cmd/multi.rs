@@ -76,7 +76,9 @@ pub fn unwatch(ex: &mut Exec) {
 /// True if a WATCHed key that existed when watched has expired since.
 fn watched_key_expired(st: &State, sess: &Session) -> bool {
     sess.watched.iter().any(|(db, key, was_expired)| {
-        !was_expired && st.ks.dbs[*db].data.contains_key(&key[..]) && st.ks.is_logically_expired(*db, key)
+        !was_expired
+            && st.ks.dbs[*db].data.contains_key(&key[..])
+            && st.ks.is_logically_expired(*db, key)
     })
 }
 
@@ -86,19 +88,24 @@ pub fn exec(ex: &mut Exec) {
         return ex.out.error("ERR EXEC without MULTI");
     };
     let aborted = ex.sess.multi_error;
-    let dirty = ex.st.clients.get(&ex.sess.id).is_some_and(|c| c.dirty_cas) || watched_key_expired(ex.st, ex.sess);
+    let dirty = ex.st.clients.get(&ex.sess.id).is_some_and(|c| c.dirty_cas)
+        || watched_key_expired(ex.st, ex.sess);
     discard_transaction(ex.st, ex.sess);
     unwatch_all(ex.st, ex.sess);
     if aborted {
-        return ex.out.error("EXECABORT Transaction discarded because of previous errors.");
+        return ex
+            .out
+            .error("EXECABORT Transaction discarded because of previous errors.");
     }
     if dirty {
         return ex.out.null_array();
     }
     ex.out.array(queued.len());
+    ex.sess.in_exec = true;
     for argv in queued {
         run_queued(ex, argv);
     }
+    ex.sess.in_exec = false;
 }
 
 fn run_queued(ex: &mut Exec, argv: Vec<Bytes>) {

@@ -3,8 +3,15 @@
 
 pub mod bits;
 pub mod expire;
+pub mod geo;
+pub mod hash;
+pub mod hll;
 pub mod keys;
+pub mod list;
+pub mod set;
+pub mod stream;
 pub mod string;
+pub mod zset;
 
 use crate::keyspace::{Keyspace, WRONGTYPE};
 use crate::num::{parse_f64, parse_i64};
@@ -23,6 +30,33 @@ pub struct Ctx<'a> {
     pub argv: &'a [Bytes],
     /// What to propagate instead of `argv` when the command changed the dataset.
     pub propagate: Option<Vec<Vec<Bytes>>>,
+    /// False inside MULTI/EXEC and scripts: blocking commands answer as on timeout at once.
+    pub may_block: bool,
+    /// Set (with no reply written) by a blocking command that found nothing to serve.
+    pub block: Option<BlockRequest>,
+}
+
+/// What a blocking command that must wait asks of the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRequest {
+    /// The keys whose readiness can serve it.
+    pub keys: Vec<Bytes>,
+    /// Absolute deadline in ms; None waits forever.
+    pub deadline_ms: Option<i64>,
+    /// What the client gets on timeout.
+    pub timeout_reply: TimeoutReply,
+    /// The arguments to re-run when a key is ready, if not the original ones
+    /// (XREAD's `$` becomes the concrete last id seen when blocking).
+    pub retry_argv: Option<Vec<Bytes>>,
+}
+
+/// The reply to a blocked command whose timeout passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutReply {
+    /// `*-1` (RESP3 `_`).
+    NullArray,
+    /// `$-1` (RESP3 `_`).
+    Null,
 }
 
 /// The reply `-ERR syntax error`.
@@ -39,7 +73,49 @@ pub const DB_RANGE: &str = "ERR DB index is out of range";
 impl<'a> Ctx<'a> {
     /// A context for running `argv` against `ks` in database `db`.
     pub fn new(ks: &'a mut Keyspace, db: usize, out: &'a mut Out, argv: &'a [Bytes]) -> Self {
-        Ctx { ks, db, out, argv, propagate: None }
+        Ctx { ks, db, out, argv, propagate: None, may_block: true, block: None }
+    }
+
+    /// Asks the server to block the client on `keys` until `deadline_ms` (None: forever).
+    pub fn block_on(&mut self, keys: Vec<Bytes>, deadline_ms: Option<i64>, timeout_reply: TimeoutReply) {
+        self.block = Some(BlockRequest { keys, deadline_ms, timeout_reply, retry_argv: None });
+    }
+
+    /// Parses a blocking timeout in seconds (a float, as BLPOP takes it) into an absolute
+    /// deadline; `Some(None)` means wait forever. Replies Redis's error and returns None on bad input.
+    pub fn timeout_secs_arg(&mut self, i: usize) -> Option<Option<i64>> {
+        let Some(secs) = parse_f64(&self.argv[i]).filter(|v| v.is_finite()) else {
+            self.out.error("ERR timeout is not a float or out of range");
+            return None;
+        };
+        if secs < 0.0 {
+            self.out.error("ERR timeout is negative");
+            return None;
+        }
+        let ms = (secs * 1000.0).ceil();
+        if ms >= i64::MAX as f64 / 2.0 {
+            self.out.error("ERR timeout is out of range");
+            return None;
+        }
+        let ms = ms as i64;
+        Some(if ms == 0 { None } else { Some(self.now_ms() + ms) })
+    }
+
+    /// Parses a blocking timeout in milliseconds (an integer, as XREAD BLOCK takes it).
+    pub fn timeout_ms_arg(&mut self, i: usize) -> Option<Option<i64>> {
+        let Some(ms) = parse_i64(&self.argv[i]) else {
+            self.out.error("ERR timeout is not an integer or out of range");
+            return None;
+        };
+        if ms < 0 {
+            self.out.error("ERR timeout is negative");
+            return None;
+        }
+        if ms > i64::MAX / 2 {
+            self.out.error("ERR timeout is out of range");
+            return None;
+        }
+        Some(if ms == 0 { None } else { Some(self.now_ms() + ms) })
     }
 
     /// Argument `i` (0 is the command name).

@@ -1,0 +1,17 @@
+//! The list value type (placeholder until its family lands).
+
+/// A list value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct List {}
+
+impl List {
+    /// The encoding OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        "unknown"
+    }
+
+    /// Approximate heap bytes used.
+    pub fn memory_usage(&self) -> usize {
+        0
+    }
+}
