@@ -195,6 +195,12 @@ fn config_file_loads_and_bad_lines_are_fatal() {
 fn maxclients_refuses_with_redis_error() {
     let srv = Server::start(&["--maxclients", "2"]);
     let mut a = srv.raw();
+    // The harness's readiness probe may still be registered for a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !a.call_str(&["INFO", "clients"]).contains("connected_clients:1\r\n") {
+        assert!(std::time::Instant::now() < deadline, "probe connection never went away");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut b = srv.raw();
     assert_eq!(a.call(&["PING"]), b"+PONG\r\n");
     assert_eq!(b.call(&["PING"]), b"+PONG\r\n");

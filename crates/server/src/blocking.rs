@@ -9,7 +9,6 @@ use crate::commands::{Command, Handler};
 use crate::state::State;
 use bytes::Bytes;
 use resp::{Out, Protocol};
-use std::collections::VecDeque;
 use store::cmd::{BlockRequest, TimeoutReply};
 
 /// A client waiting for one of its keys.
@@ -42,6 +41,7 @@ pub enum Release {
 }
 
 /// Blocks client `id` on the keys of `req`.
+#[allow(clippy::too_many_arguments)]
 pub fn block(
     st: &mut State,
     id: u64,
@@ -54,7 +54,7 @@ pub fn block(
 ) {
     for key in &req.keys {
         let slot = (db, key.clone());
-        st.waiting.entry(slot).or_insert_with(VecDeque::new).push_back(id);
+        st.waiting.entry(slot).or_default().push_back(id);
         st.ks.blocking_keys.insert((db, key[..].into()));
     }
     st.blocked.insert(

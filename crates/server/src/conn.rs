@@ -92,11 +92,11 @@ where
     let mut parser = RequestParser::new();
     let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
     let mut protocol_error: Option<ProtocolError> = None;
-    let (timeout_s, keepalive) = {
+    let (timeout_s, mut max_bulk_len, mut query_limit) = {
         let st = shared.state.lock();
-        (st.cfg.timeout, st.cfg.tcp_keepalive)
+        (st.cfg.timeout, st.cfg.proto_max_bulk_len, st.cfg.client_query_buffer_limit)
     };
-    let _ = keepalive;
+    let mut unaccounted_input = 0u64;
     'conn: loop {
         // Execute what is pending (possibly a batch), under one lock.
         if !pending.is_empty() || protocol_error.is_some() {
@@ -106,6 +106,12 @@ where
             {
                 let mut st = shared.state.lock();
                 let now = crate::clock::unix_ms();
+                st.stats.net_input_bytes += std::mem::take(&mut unaccounted_input);
+                max_bulk_len = st.cfg.proto_max_bulk_len;
+                query_limit = st.cfg.client_query_buffer_limit;
+                if let Some(c) = st.clients.get_mut(&id) {
+                    c.qbuf = buf.len();
+                }
                 while let Some(argv) = pending.pop_front() {
                     let flow = dispatch(&mut st, &mut sess, &mut out, &argv, now);
                     if !st.ks.ready_keys.is_empty() {
@@ -175,7 +181,8 @@ where
             break;
         }
         // Parse what is already buffered before reading more.
-        if let Some(limits) = parse_limits(&shared, &sess) {
+        {
+            let limits = Limits { max_bulk_len, authenticated: sess.authenticated };
             let mut n = 0;
             loop {
                 match parser.next(&mut buf, &limits) {
@@ -211,15 +218,8 @@ where
         match read {
             Some(Ok(0)) | Some(Err(_)) => break,
             Some(Ok(n)) => {
-                let limit = {
-                    let mut st = shared.state.lock();
-                    st.stats.net_input_bytes += n as u64;
-                    if let Some(c) = st.clients.get_mut(&id) {
-                        c.qbuf = buf.len();
-                    }
-                    st.cfg.client_query_buffer_limit
-                };
-                if (buf.len() + parser.buffered_arg_bytes()) as u64 > limit {
+                unaccounted_input += n as u64;
+                if (buf.len() + parser.buffered_arg_bytes()) as u64 > query_limit {
                     crate::warning!("Closing client that reached max query buffer length (qbuf initial bytes: ...)");
                     shared
                         .state
@@ -290,13 +290,6 @@ async fn wait_until_unblocked<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-fn parse_limits(shared: &Shared, sess: &Session) -> Option<Limits> {
-    let max = shared.state.lock().cfg.proto_max_bulk_len;
-    Some(Limits {
-        max_bulk_len: max,
-        authenticated: sess.authenticated,
-    })
-}
 
 async fn idle_timeout(secs: u64) {
     if secs == 0 {

@@ -174,7 +174,18 @@ fn is_loopback(addr: &std::net::SocketAddr) -> bool {
     }
 }
 
+/// Runs a server for `cfg` inside the current tokio runtime until SHUTDOWN or a signal, and
+/// sends the bound TCP port on `ready` once it accepts connections (tests use `port 0`).
+/// Returns the exit status.
+pub async fn serve_on(cfg: config::Config, ready: tokio::sync::oneshot::Sender<u16>) -> i32 {
+    run_with(cfg, Some(ready)).await
+}
+
 async fn run(cfg: config::Config) -> i32 {
+    run_with(cfg, None).await
+}
+
+async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sender<u16>>) -> i32 {
     notice!("oO0OoO0OoO0Oo Redoubt is starting oO0OoO0OoO0Oo");
     notice!(
         "Redoubt version={}, redis_version={}, bits=64, pid={}, just started",
@@ -235,6 +246,9 @@ async fn run(cfg: config::Config) -> i32 {
     }
     tokio::spawn(cron(shared.clone()));
     notice!("Ready to accept connections");
+    if let Some(tx) = ready {
+        let _ = tx.send(bound_port);
+    }
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
@@ -256,15 +270,15 @@ async fn run(cfg: config::Config) -> i32 {
     };
     tokio::select! {
         _ = shared.shutdown.notified() => {
-            notice!("User requested shutdown...");
+            warning!("User requested shutdown...");
         }
         _ = term => {
             warning!("Received SIGTERM scheduling shutdown...");
-            notice!("User requested shutdown...");
+            warning!("User requested shutdown...");
         }
         _ = int => {
             warning!("Received SIGINT scheduling shutdown...");
-            notice!("User requested shutdown...");
+            warning!("User requested shutdown...");
         }
     }
     {

@@ -47,7 +47,9 @@ pub fn set_role(role: u8) {
 
 /// Formats one line without the trailing newline.
 pub fn format_line(pid: u32, role: u8, unix_ms: i64, level: Level, msg: &str) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let secs = unix_ms.div_euclid(1000);
     let millis = unix_ms.rem_euclid(1000);
     let t: libc::time_t = secs as libc::time_t;
@@ -85,11 +87,21 @@ pub fn log(level: Level, msg: &str) {
         return;
     }
     let now = crate::clock::unix_ms();
-    let line = format_line(std::process::id(), ROLE.load(Ordering::Relaxed), now, level, msg);
+    let line = format_line(
+        std::process::id(),
+        ROLE.load(Ordering::Relaxed),
+        now,
+        level,
+        msg,
+    );
     let t = target().lock();
     match &t.path {
         Some(p) => {
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+            {
                 let _ = writeln!(f, "{line}");
             }
         }
@@ -117,8 +129,15 @@ mod tests {
 
     #[test]
     fn line_has_redis_shape() {
-        let line = format_line(42, b'M', 1_700_000_000_123, Level::Notice, "Ready to accept connections");
-        let re_ok = line.starts_with("42:M ") && line.contains(".123 * Ready to accept connections");
+        let line = format_line(
+            42,
+            b'M',
+            1_700_000_000_123,
+            Level::Notice,
+            "Ready to accept connections",
+        );
+        let re_ok =
+            line.starts_with("42:M ") && line.contains(".123 * Ready to accept connections");
         assert!(re_ok, "{line}");
         let parts: Vec<&str> = line.split(' ').collect();
         assert_eq!(parts[1].len(), 2);

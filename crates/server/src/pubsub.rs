@@ -50,7 +50,9 @@ impl PubSub {
 }
 
 fn remove_from(map: &mut HashMap<Bytes, Vec<u64>>, client: u64, name: &[u8]) -> bool {
-    let Some(subs) = map.get_mut(name) else { return false };
+    let Some(subs) = map.get_mut(name) else {
+        return false;
+    };
     let before = subs.len();
     subs.retain(|c| *c != client);
     let removed = subs.len() != before;
@@ -86,7 +88,9 @@ pub enum PushPart<'a> {
 
 /// Queues encoded bytes to client `id`, enforcing its output-buffer limits; false if it was dropped.
 pub fn deliver(st: &mut State, id: u64, bytes: &[u8], now_ms: i64) -> bool {
-    let Some(info) = st.clients.get(&id) else { return false };
+    let Some(info) = st.clients.get(&id) else {
+        return false;
+    };
     let limit = match info.kind {
         ClientKind::PubSub => st.cfg.client_output_buffer_limit[2],
         ClientKind::Replica => st.cfg.client_output_buffer_limit[1],
@@ -129,7 +133,11 @@ pub fn publish(st: &mut State, channel: &[u8], message: &[u8], now_ms: i64) -> u
             let proto = st.clients.get(&id).map(|c| c.proto).unwrap_or_default();
             let frame = encode_push(
                 proto,
-                &[PushPart::Bulk(b"message"), PushPart::Bulk(channel), PushPart::Bulk(message)],
+                &[
+                    PushPart::Bulk(b"message"),
+                    PushPart::Bulk(channel),
+                    PushPart::Bulk(message),
+                ],
             );
             if deliver(st, id, &frame, now_ms) {
                 receivers += 1;

@@ -48,7 +48,9 @@ impl SlowLog {
         if entry.args.len() > 32 {
             let extra = entry.args.len() - 31;
             entry.args.truncate(31);
-            entry.args.push(Bytes::from(format!("... ({extra} more arguments)")));
+            entry
+                .args
+                .push(Bytes::from(format!("... ({extra} more arguments)")));
         }
         for a in entry.args.iter_mut() {
             if a.len() > 128 {

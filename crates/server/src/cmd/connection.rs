@@ -9,12 +9,18 @@ use store::num::parse_i64;
 /// PING [message]
 pub fn ping(ex: &mut Exec) {
     if ex.argv.len() > 2 {
-        return ex.out.error("ERR wrong number of arguments for 'ping' command");
+        return ex
+            .out
+            .error("ERR wrong number of arguments for 'ping' command");
     }
     if ex.sess.subscription_count() > 0 && !ex.out.resp3() {
         ex.out.array(2);
         ex.out.bulk(b"pong");
-        let msg = if ex.argv.len() == 2 { ex.argv[1].clone() } else { bytes::Bytes::new() };
+        let msg = if ex.argv.len() == 2 {
+            ex.argv[1].clone()
+        } else {
+            bytes::Bytes::new()
+        };
         return ex.out.bulk(&msg);
     }
     if ex.argv.len() == 2 {
@@ -106,7 +112,10 @@ pub fn auth(ex: &mut Exec) {
         ex.sess.user = String::from_utf8_lossy(&user).into_owned();
         ex.out.ok();
     } else {
-        crate::warning!("WRONGPASS attempt for user '{}'", String::from_utf8_lossy(&user));
+        crate::warning!(
+            "WRONGPASS attempt for user '{}'",
+            String::from_utf8_lossy(&user)
+        );
         ex.out.error(WRONGPASS);
     }
 }
@@ -124,7 +133,11 @@ pub fn hello(ex: &mut Exec) {
         match parse_i64(&ex.argv[1]) {
             Some(v) if (2..=3).contains(&v) => proto = Some(v),
             Some(_) => return ex.out.error("NOPROTO unsupported protocol version"),
-            None => return ex.out.error("ERR Protocol version is not an integer or out of range"),
+            None => {
+                return ex
+                    .out
+                    .error("ERR Protocol version is not an integer or out of range")
+            }
         }
         j = 2;
     }
@@ -140,7 +153,10 @@ pub fn hello(ex: &mut Exec) {
             setname = Some(ex.argv[j + 1].clone());
             j += 2;
         } else {
-            let msg = format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(opt));
+            let msg = format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            );
             return ex.out.error(&msg);
         }
     }
@@ -151,7 +167,9 @@ pub fn hello(ex: &mut Exec) {
     }
     if let Some(name) = &setname {
         if !valid_client_name(name) {
-            return ex.out.error("ERR Client names cannot contain spaces, newlines or special characters.");
+            return ex
+                .out
+                .error("ERR Client names cannot contain spaces, newlines or special characters.");
         }
     }
     if creds.is_none() && !ex.sess.authenticated {
@@ -163,7 +181,11 @@ pub fn hello(ex: &mut Exec) {
     }
     let id = ex.sess.id;
     if let Some(p) = proto {
-        ex.out.proto = if p == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+        ex.out.proto = if p == 3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        };
     }
     if let Some(c) = ex.st.clients.get_mut(&id) {
         c.proto = ex.out.proto;

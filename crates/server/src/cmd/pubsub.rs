@@ -14,7 +14,11 @@ fn sync_counts(st: &mut State, sess: &Session) {
         c.subs = sess.channels.len();
         c.psubs = sess.patterns.len();
         if c.kind == ClientKind::Normal || c.kind == ClientKind::PubSub {
-            c.kind = if sess.subscription_count() > 0 { ClientKind::PubSub } else { ClientKind::Normal };
+            c.kind = if sess.subscription_count() > 0 {
+                ClientKind::PubSub
+            } else {
+                ClientKind::Normal
+            };
         }
     }
 }
@@ -69,7 +73,12 @@ pub fn unsubscribe(ex: &mut Exec) {
         if ex.sess.channels.remove(&ch) {
             ex.st.pubsub.unsubscribe(ex.sess.id, &ch);
         }
-        confirm(ex.out, b"unsubscribe", Some(&ch), ex.sess.subscription_count());
+        confirm(
+            ex.out,
+            b"unsubscribe",
+            Some(&ch),
+            ex.sess.subscription_count(),
+        );
     }
     sync_counts(ex.st, ex.sess);
 }
@@ -90,7 +99,12 @@ pub fn punsubscribe(ex: &mut Exec) {
         if ex.sess.patterns.remove(&p) {
             ex.st.pubsub.punsubscribe(ex.sess.id, &p);
         }
-        confirm(ex.out, b"punsubscribe", Some(&p), ex.sess.subscription_count());
+        confirm(
+            ex.out,
+            b"punsubscribe",
+            Some(&p),
+            ex.sess.subscription_count(),
+        );
     }
     sync_counts(ex.st, ex.sess);
 }
@@ -165,16 +179,19 @@ pub fn pubsub_help(ex: &mut Exec) {
 
 macro_rules! sub {
     ($name:literal, $arity:expr, $f:expr, $summary:literal) => {
+        sub!($name, $arity, PUBSUB | LOADING | STALE, "2.8.0", $f, $summary)
+    };
+    ($name:literal, $arity:expr, $flags:expr, $since:literal, $f:expr, $summary:literal) => {
         Command {
             name: $name,
             arity: $arity,
-            flags: PUBSUB | LOADING | STALE,
+            flags: $flags,
             first_key: 0,
             last_key: 0,
             key_step: 0,
             group: "pubsub",
             summary: $summary,
-            since: "2.8.0",
+            since: $since,
             handler: Server($f),
             subcommands: &[],
         }
@@ -184,7 +201,19 @@ macro_rules! sub {
 /// PUBSUB subcommands.
 pub static SUBCOMMANDS: &[Command] = &[
     sub!("channels", -2, pubsub_channels, "List active channels"),
-    sub!("numsub", -2, pubsub_numsub, "Get the count of subscribers for channels"),
-    sub!("numpat", 2, pubsub_numpat, "Get the count of unique patterns pattern subscriptions"),
-    sub!("help", 2, pubsub_help, "Show helpful text about the different subcommands"),
+    sub!(
+        "numsub",
+        -2,
+        pubsub_numsub,
+        "Get the count of subscribers for channels"
+    ),
+    sub!(
+        "numpat",
+        2,
+        pubsub_numpat,
+        "Get the count of unique patterns pattern subscriptions"
+    ),
+    sub!("help", 2, LOADING | STALE, "6.2.0", pubsub_help,
+        "Show helpful text about the different subcommands"
+    ),
 ];
