@@ -251,3 +251,61 @@ fn unknown_options_on_the_command_line_are_fatal() {
     assert_eq!(out.status.code(), Some(1));
     let _ = Raw::connect;
 }
+
+#[test]
+fn blocking_pops_are_served_first_come_first_served() {
+    let srv = Server::start(&[]);
+    let mut first = srv.raw();
+    let mut second = srv.raw();
+    first.cmd(&[b"BLPOP", b"q", b"5"]);
+    std::thread::sleep(Duration::from_millis(100));
+    second.cmd(&[b"BLPOP", b"q", b"5"]);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut producer = srv.raw();
+    assert_eq!(producer.call(&["RPUSH", "q", "a", "b"]), b":2\r\n");
+    assert_eq!(first.read_reply(), b"*2\r\n$1\r\nq\r\n$1\r\na\r\n");
+    assert_eq!(second.read_reply(), b"*2\r\n$1\r\nq\r\n$1\r\nb\r\n");
+    assert_eq!(producer.call(&["LLEN", "q"]), b":0\r\n");
+    // The blocked client's later pipelined commands wait for it.
+    first.send(&resp::encode_command(&["BLPOP", "q", "5"]));
+    first.send(&resp::encode_command(&["PING"]));
+    std::thread::sleep(Duration::from_millis(100));
+    producer.call(&["LPUSH", "q", "x"]);
+    assert_eq!(first.read_reply(), b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(first.read_reply(), b"+PONG\r\n");
+}
+
+#[test]
+fn blocking_timeouts_multi_and_client_unblock() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    let started = std::time::Instant::now();
+    assert_eq!(c.call(&["BLPOP", "none", "0.2"]), b"*-1\r\n");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(190), "returned too early: {waited:?}");
+    // Inside MULTI a blocking command answers at once as on timeout.
+    c.call(&["MULTI"]);
+    c.call(&["BLPOP", "none", "0"]);
+    assert_eq!(c.call(&["EXEC"]), b"*1\r\n*-1\r\n");
+    // A push inside MULTI wakes the blocked client only when EXEC ends, with the final state.
+    let mut blocked = srv.raw();
+    let id = String::from_utf8_lossy(&blocked.call(&["CLIENT", "ID"])).trim_start_matches(':').trim().to_string();
+    blocked.cmd(&[b"BLPOP", b"m", b"0"]);
+    std::thread::sleep(Duration::from_millis(100));
+    c.call(&["MULTI"]);
+    c.call(&["RPUSH", "m", "1"]);
+    c.call(&["RPUSH", "m", "2"]);
+    c.call(&["LPOP", "m"]);
+    assert_eq!(c.call(&["EXEC"]), b"*3\r\n:1\r\n:2\r\n$1\r\n1\r\n");
+    assert_eq!(blocked.read_reply(), b"*2\r\n$1\r\nm\r\n$1\r\n2\r\n");
+    // CLIENT UNBLOCK releases a blocked client with a timeout or an error.
+    blocked.cmd(&[b"BLPOP", b"never", b"0"]);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id]), b":1\r\n");
+    assert_eq!(blocked.read_reply(), b"*-1\r\n");
+    blocked.cmd(&[b"BLPOP", b"never", b"0"]);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id, "ERROR"]), b":1\r\n");
+    assert_eq!(blocked.read_reply(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id]), b":0\r\n");
+}

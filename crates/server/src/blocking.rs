@@ -148,7 +148,7 @@ fn try_serve(st: &mut State, id: u64, now_ms: i64) -> bool {
     }
     unblock(st, id);
     crate::dispatch::propagate(st, db, &argv, propagate, dirty_before, cmd);
-    let name = crate::commands::full_name(parent, cmd);
+    let name = crate::commands::static_name(parent, cmd);
     let cs = st.stats.commands.entry(name).or_default();
     cs.calls += 1;
     if let Some(c) = st.clients.get(&id) {

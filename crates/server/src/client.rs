@@ -93,7 +93,7 @@ pub struct ClientInfo {
     /// When the last command ran (ms).
     pub last_interaction_ms: i64,
     /// The last command's name (`client|list` style for subcommands).
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     /// Normal, pub/sub, replica, master.
     pub kind: ClientKind,
     /// Channel subscriptions count.

@@ -31,42 +31,8 @@ use crate::REDIS_VERSION;
 // Public types
 // ---------------------------------------------------------------------------------------------
 
-/// Bits of the parsed `notify-keyspace-events` mask, with Redis's values.
-pub mod notify {
-    /// `K`: keyspace events (`__keyspace@<db>__` channels).
-    pub const KEYSPACE: u32 = 1 << 0;
-    /// `E`: keyevent events (`__keyevent@<db>__` channels).
-    pub const KEYEVENT: u32 = 1 << 1;
-    /// `g`: generic commands (DEL, EXPIRE, RENAME, ...).
-    pub const GENERIC: u32 = 1 << 2;
-    /// `$`: string commands.
-    pub const STRING: u32 = 1 << 3;
-    /// `l`: list commands.
-    pub const LIST: u32 = 1 << 4;
-    /// `s`: set commands.
-    pub const SET: u32 = 1 << 5;
-    /// `h`: hash commands.
-    pub const HASH: u32 = 1 << 6;
-    /// `z`: sorted set commands.
-    pub const ZSET: u32 = 1 << 7;
-    /// `x`: expired events.
-    pub const EXPIRED: u32 = 1 << 8;
-    /// `e`: evicted events.
-    pub const EVICTED: u32 = 1 << 9;
-    /// `t`: stream commands.
-    pub const STREAM: u32 = 1 << 10;
-    /// `m`: key-miss events (not part of `A`).
-    pub const KEY_MISS: u32 = 1 << 11;
-    /// Module-only "key loaded" events (no flag character).
-    pub const LOADED: u32 = 1 << 12;
-    /// `d`: module key type events.
-    pub const MODULE: u32 = 1 << 13;
-    /// `n`: new key events (not part of `A`).
-    pub const NEW: u32 = 1 << 14;
-    /// `A`: alias for `g$lshzxetd`.
-    pub const ALL: u32 =
-        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
-}
+/// Bits of the parsed `notify-keyspace-events` mask (the keyspace's own classes).
+pub use store::keyspace::notify;
 
 /// Bits of `shutdown-on-sigint` / `shutdown-on-sigterm`, with Redis's values (0 = `default`).
 pub mod shutdown {

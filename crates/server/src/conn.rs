@@ -49,7 +49,7 @@ fn register(shared: &Shared, peer: &Peer) -> Option<(u64, Arc<ClientHandle>, boo
             proto: resp::Protocol::Resp2,
             created_ms: now,
             last_interaction_ms: now,
-            last_cmd: "NULL".into(),
+            last_cmd: "NULL",
             blocked: false,
             kind: ClientKind::Normal,
             subs: 0,

@@ -3,7 +3,7 @@
 //! (statistics, keyspace events, broken WATCHes, MONITOR, SLOWLOG).
 
 use crate::client::{ReplyMode, Session};
-use crate::commands::{self, flag, full_name, Command, Handler};
+use crate::commands::{self, flag, static_name, Command, Handler};
 use crate::pubsub::publish_notifications;
 use crate::slowlog::SlowEntry;
 use crate::state::State;
@@ -61,14 +61,14 @@ pub fn unknown_command_error(argv: &[Bytes]) -> String {
     format!("ERR unknown command '{name}', with args beginning with: {args}")
 }
 
-fn reject(st: &mut State, sess: &mut Session, out: &mut Out, stats_name: Option<&str>, msg: &str) {
+fn reject(st: &mut State, sess: &mut Session, out: &mut Out, stats_name: Option<&'static str>, msg: &str) {
     if sess.multi.is_some() {
         sess.multi_error = true;
     }
     if let Some(n) = stats_name {
         st.stats
             .commands
-            .entry(n.to_string())
+            .entry(n)
             .or_default()
             .rejected_calls += 1;
     }
@@ -129,7 +129,7 @@ pub fn resolve(
             return None;
         };
         if !sub.arity_ok(argv.len()) {
-            let name = full_name(Some(cmd), sub);
+            let name = static_name(Some(cmd), sub);
             reject(
                 st,
                 sess,
@@ -187,7 +187,7 @@ fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[B
     let Some((parent, cmd)) = resolve(st, sess, out, argv) else {
         return Flow::Continue;
     };
-    let name = full_name(parent, cmd);
+    let name = static_name(parent, cmd);
     if !sess.authenticated && !cmd.has(flag::NO_AUTH) {
         reject(
             st,
@@ -342,12 +342,12 @@ fn after_command(
     micros: u64,
     _dirty_before: u64,
 ) {
-    let name = full_name(parent, cmd);
+    let name = static_name(parent, cmd);
     st.stats.total_commands_processed += 1;
     let failed = out.buf.get(reply_start) == Some(&b'-') && cmd.name != "exec";
     let track_latency = st.cfg.latency_tracking;
     {
-        let cs = st.stats.commands.entry(name.clone()).or_default();
+        let cs = st.stats.commands.entry(name).or_default();
         cs.calls += 1;
         cs.usec += micros;
         if track_latency {

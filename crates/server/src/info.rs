@@ -777,7 +777,7 @@ fn all_command_names() -> impl Iterator<Item = String> {
 fn commandstats(t: &mut Text, st: &State) {
     t.header("Commandstats");
     for name in all_command_names() {
-        let Some(c) = st.stats.commands.get(&name) else {
+        let Some(c) = st.stats.commands.get(name.as_str()) else {
             continue;
         };
         if c.calls == 0 && c.failed_calls == 0 && c.rejected_calls == 0 {
@@ -818,7 +818,7 @@ fn latencystats(t: &mut Text, st: &State) {
     t.header("Latencystats");
     let percentiles = st.cfg.latency_tracking_info_percentiles.clone();
     for name in all_command_names() {
-        let Some(c) = st.stats.commands.get(&name) else {
+        let Some(c) = st.stats.commands.get(name.as_str()) else {
             continue;
         };
         if c.latency.total() == 0 {

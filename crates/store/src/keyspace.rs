@@ -7,7 +7,7 @@ use crate::types::EncodingLimits;
 use std::collections::{HashMap, HashSet};
 
 /// A key as stored in a database.
-pub type Key = Box<[u8]>;
+pub type Key = crate::key::CompactKey;
 
 /// Keyspace-notification classes, with Redis's bit values.
 pub mod notify {
@@ -33,10 +33,16 @@ pub mod notify {
     pub const EVICTED: u32 = 1 << 9;
     /// `t`: stream commands.
     pub const STREAM: u32 = 1 << 10;
-    /// `m`: key misses.
+    /// `m`: key misses (not part of `A`).
     pub const KEY_MISS: u32 = 1 << 11;
-    /// `n`: new keys.
+    /// Module-only "key loaded" events (no flag character).
+    pub const LOADED: u32 = 1 << 12;
+    /// `d`: module key type events.
+    pub const MODULE: u32 = 1 << 13;
+    /// `n`: new keys (not part of `A`).
     pub const NEW: u32 = 1 << 14;
+    /// `A`: alias for `g$lshzxetd`.
+    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
 /// A keyspace event waiting to be published by the server.

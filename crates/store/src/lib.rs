@@ -2,6 +2,7 @@
 
 pub mod dict;
 pub mod glob;
+pub mod key;
 pub mod cmd;
 pub mod keyspace;
 pub mod num;

@@ -1466,7 +1466,7 @@ pub fn latency_histogram(ex: &mut Exec) {
             ex.st
                 .stats
                 .commands
-                .get(&n)
+                .get(n.as_str())
                 .filter(|s| s.latency.total() > 0)
                 .map(|s| (n, &s.latency))
         })

@@ -250,7 +250,7 @@ pub fn client_line(c: &ClientInfo, caller: Option<&Caller>, now_ms: i64) -> Clie
         events: if mem.omem > 0 { "rw" } else { "r" },
         cmd: match caller {
             Some(k) => k.cmd.to_string(),
-            None => c.last_cmd.clone(),
+            None => c.last_cmd.to_string(),
         },
         user: caller
             .map(|k| k.sess.user.clone())
@@ -803,7 +803,7 @@ mod tests {
             proto: Protocol::Resp2,
             created_ms: 1_000_000,
             last_interaction_ms: 1_002_000,
-            last_cmd: "NULL".into(),
+            last_cmd: "NULL",
             kind: ClientKind::Normal,
             subs: 0,
             psubs: 0,

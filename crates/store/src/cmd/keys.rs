@@ -313,7 +313,7 @@ pub fn scan(ctx: &mut Ctx) {
 
     // Visit buckets until COUNT keys are collected, the iteration ends, or 10*COUNT more
     // buckets were visited (so a sparse table cannot make one call take long).
-    let mut batch: Vec<Box<[u8]>> = Vec::new();
+    let mut batch: Vec<crate::keyspace::Key> = Vec::new();
     let mut budget = count.saturating_mul(10);
     let data = &ctx.ks.dbs[ctx.db].data;
     loop {
