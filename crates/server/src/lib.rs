@@ -72,13 +72,7 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
         }
     }
     log::set_file(Some(cfg.logfile.clone()));
-    log::set_level(match cfg.loglevel {
-        config::LogLevel::Debug => Some(log::Level::Debug),
-        config::LogLevel::Verbose => Some(log::Level::Verbose),
-        config::LogLevel::Notice => Some(log::Level::Notice),
-        config::LogLevel::Warning => Some(log::Level::Warning),
-        config::LogLevel::Nothing => None,
-    });
+    log::set_level(log::level_for(cfg.loglevel));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -35,6 +35,18 @@ pub fn set_level(level: Option<Level>) {
     MIN_LEVEL.store(level.map(|l| l as u8).unwrap_or(u8::MAX), Ordering::Relaxed);
 }
 
+/// The minimum level for a `loglevel` setting; `None` for `nothing`.
+pub fn level_for(l: crate::config::LogLevel) -> Option<Level> {
+    use crate::config::LogLevel;
+    match l {
+        LogLevel::Debug => Some(Level::Debug),
+        LogLevel::Verbose => Some(Level::Verbose),
+        LogLevel::Notice => Some(Level::Notice),
+        LogLevel::Warning => Some(Level::Warning),
+        LogLevel::Nothing => None,
+    }
+}
+
 /// Sets where lines go: a file path (`logfile`), or stdout for `None` / empty.
 pub fn set_file(path: Option<String>) {
     target().lock().path = path.filter(|p| !p.is_empty());

@@ -284,6 +284,7 @@ impl Keyspace {
             d.expires.remove(key);
         }
         if inserted {
+            self.notify(notify::NEW, "new", db, key);
             self.signal_ready(db, key);
         }
         inserted

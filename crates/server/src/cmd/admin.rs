@@ -247,17 +247,10 @@ pub fn config_get(ex: &mut Exec) {
 
 /// Applies the runtime effects of configuration values that changed.
 fn apply_config_changes(st: &mut State, changed: &[&str]) {
+    st.apply_config();
     for name in changed {
         match *name {
-            "notify-keyspace-events" => st.ks.notify_flags = st.cfg.notify_keyspace_events_flags,
-            "proto-max-bulk-len" => st.ks.max_string_len = st.cfg.proto_max_bulk_len,
-            "loglevel" => crate::log::set_level(match st.cfg.loglevel {
-                crate::config::LogLevel::Debug => Some(crate::log::Level::Debug),
-                crate::config::LogLevel::Verbose => Some(crate::log::Level::Verbose),
-                crate::config::LogLevel::Notice => Some(crate::log::Level::Notice),
-                crate::config::LogLevel::Warning => Some(crate::log::Level::Warning),
-                crate::config::LogLevel::Nothing => None,
-            }),
+            "loglevel" => crate::log::set_level(crate::log::level_for(st.cfg.loglevel)),
             "logfile" => crate::log::set_file(Some(st.cfg.logfile.clone())),
             "dir" => {
                 if let Err(e) = std::env::set_current_dir(&st.cfg.dir) {
