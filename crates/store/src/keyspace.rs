@@ -7,7 +7,7 @@ use crate::types::EncodingLimits;
 use std::collections::{HashMap, HashSet};
 
 /// A key as stored in a database.
-pub type Key = crate::key::CompactKey;
+pub type Key = crate::small::SmallBytes;
 
 /// Keyspace-notification classes, with Redis's bit values.
 pub mod notify {

@@ -2,10 +2,10 @@
 
 pub mod dict;
 pub mod glob;
-pub mod key;
 pub mod cmd;
 pub mod keyspace;
 pub mod num;
+pub mod small;
 pub mod types;
 pub mod value;
 

@@ -1,6 +1,7 @@
 //! The values a key can hold.
 
 use crate::num::parse_i64;
+use crate::small::SmallBytes;
 use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// The longest string Redis keeps in its compact `embstr` encoding.
@@ -11,10 +12,10 @@ pub const EMBSTR_MAX: usize = 44;
 pub enum Value {
     /// A string that is the canonical decimal form of an integer (`int` encoding).
     Int(i64),
-    /// A short immutable string (`embstr` encoding).
-    Emb(Box<[u8]>),
+    /// A short immutable string (`embstr` encoding); up to 22 bytes need no allocation.
+    Emb(SmallBytes),
     /// A string that may grow in place (`raw` encoding).
-    Raw(Vec<u8>),
+    Raw(Box<Vec<u8>>),
     /// A list.
     List(Box<List>),
     /// A hash.
@@ -69,7 +70,7 @@ impl Value {
         if bytes.len() <= EMBSTR_MAX {
             Value::Emb(bytes.into())
         } else {
-            Value::Raw(bytes.to_vec())
+            Value::Raw(Box::new(bytes.to_vec()))
         }
     }
 
@@ -78,7 +79,7 @@ impl Value {
         if bytes.len() <= EMBSTR_MAX {
             Value::string(&bytes)
         } else {
-            Value::Raw(bytes)
+            Value::Raw(Box::new(bytes))
         }
     }
 
@@ -145,7 +146,7 @@ impl Value {
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, Value::Raw(_)) {
             let bytes = self.as_bytes().map(|b| b.into_owned()).unwrap_or_default();
-            *self = Value::Raw(bytes);
+            *self = Value::Raw(Box::new(bytes));
         }
         match self {
             Value::Raw(v) => v,
@@ -158,8 +159,8 @@ impl Value {
         std::mem::size_of::<Value>()
             + match self {
                 Value::Int(_) => 0,
-                Value::Emb(b) => b.len(),
-                Value::Raw(v) => v.capacity(),
+                Value::Emb(b) => b.heap_bytes(),
+                Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
                 Value::List(l) => l.memory_usage(),
                 Value::Hash(h) => h.memory_usage(),
                 Value::Set(s) => s.memory_usage(),
@@ -181,5 +182,6 @@ mod tests {
         assert_eq!(Value::string(&[b'a'; 45]).encoding(), "raw");
         assert_eq!(Value::Int(-120).str_len(), 4);
         assert_eq!(Value::Int(i64::MIN).str_len(), 20);
+        assert_eq!(std::mem::size_of::<Value>(), 24, "a value fits in three words");
     }
 }
