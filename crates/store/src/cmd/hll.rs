@@ -929,7 +929,7 @@ mod tests {
         );
         assert_eq!(
             ks.notifications.iter().map(|n| n.event).collect::<Vec<_>>(),
-            vec!["pfadd"]
+            vec!["new", "pfadd"]
         );
         assert!(run(&mut ks, &[b"PFCOUNT", b"h"]).1.is_some());
         let dirty = ks.dirty;
