@@ -309,3 +309,94 @@ fn blocking_timeouts_multi_and_client_unblock() {
     assert_eq!(blocked.read_reply(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
     assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id]), b":0\r\n");
 }
+
+#[test]
+fn unix_socket_pidfile_logfile_and_daemonize() {
+    let dir = scratch_dir("daemon");
+    let sock = dir.join("redoubt.sock");
+    let pid = dir.join("redoubt.pid");
+    let log = dir.join("redoubt.log");
+    let port = common::free_port().to_string();
+    let status = Command::new(common::redoubt_bin())
+        .args(["--port", &port, "--bind", "127.0.0.1", "--daemonize", "yes"])
+        .args(["--unixsocket", sock.to_str().unwrap(), "--pidfile", pid.to_str().unwrap()])
+        .args(["--logfile", log.to_str().unwrap(), "--dir", dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "the foreground process exits at once");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(sock.exists() && pid.exists()) {
+        assert!(std::time::Instant::now() < deadline, "daemon did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let daemon_pid: i32 = std::fs::read_to_string(&pid).unwrap().trim().parse().unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    use std::io::{Read, Write};
+    stream.write_all(b"PING\r\n").unwrap();
+    let mut buf = [0u8; 7];
+    stream.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"+PONG\r\n");
+    drop(stream);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let ready = text.lines().find(|l| l.contains("Ready to accept connections")).expect("ready line");
+    // pid:M dd Mon yyyy hh:mm:ss.mmm * message
+    let fields: Vec<&str> = ready.splitn(7, ' ').collect();
+    assert_eq!(fields[0], format!("{daemon_pid}:M"));
+    assert_eq!(fields[1].len(), 2);
+    assert_eq!(fields[3].len(), 4);
+    assert_eq!(fields[4].len(), 12);
+    assert_eq!(fields[5], "*");
+    // SAFETY: signalling the daemon we started.
+    unsafe { libc::kill(daemon_pid, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pid.exists() {
+        assert!(std::time::Instant::now() < deadline, "daemon did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!sock.exists(), "socket file removed on exit");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn binds_several_addresses_including_ipv6() {
+    let port = common::free_port();
+    let p = port.to_string();
+    let mut child = Command::new(common::redoubt_bin())
+        .args(["--port", &p, "--bind", "127.0.0.1", "-::1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut v4 = Raw::connect(port);
+    assert_eq!(v4.call(&["PING"]), b"+PONG\r\n");
+    if let Ok(s) = std::net::TcpStream::connect(("::1", port)) {
+        use std::io::{Read, Write};
+        let mut s = s;
+        s.write_all(b"PING\r\n").unwrap();
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"+PONG\r\n");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn config_rewrite_keeps_comments_and_order() {
+    let dir = scratch_dir("rewrite");
+    let file = dir.join("r.conf");
+    std::fs::write(&file, "# my settings\nmaxclients 100\n\n# keep me\ntimeout 0\n").unwrap();
+    let srv = Server::start(&[file.to_str().unwrap()]);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["CONFIG", "SET", "maxclients", "200", "timeout", "30"]), b"+OK\r\n");
+    assert_eq!(c.call(&["CONFIG", "REWRITE"]), b"+OK\r\n");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(&lines[..5], &["# my settings", "maxclients 200", "", "# keep me", "timeout 30"], "{text}");
+    assert_eq!(c.call(&["CONFIG", "SET", "maxclients", "x"]).starts_with(b"-ERR CONFIG SET failed"), true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
