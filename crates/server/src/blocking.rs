@@ -140,6 +140,7 @@ fn try_serve(st: &mut State, id: u64, now_ms: i64) -> bool {
     st.ks.now_ms = now_ms;
     let dirty_before = st.ks.dirty;
     let mut ctx = store::Ctx::new(&mut st.ks, db, &mut out, &argv);
+    ctx.retrying = true;
     f(&mut ctx);
     let blocked_again = ctx.block.is_some();
     let propagate = ctx.propagate.take();

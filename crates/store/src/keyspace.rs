@@ -285,8 +285,9 @@ impl Keyspace {
         }
         if inserted {
             self.notify(notify::NEW, "new", db, key);
-            self.signal_ready(db, key);
         }
+        // New keys can serve blocked pops; replaced ones must wake blocked stream readers.
+        self.signal_ready(db, key);
         inserted
     }
 
@@ -298,6 +299,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         let (_, e) = d.data.remove(key)?;
         d.expires.remove(key);
+        self.signal_ready(db, key);
         Some(e.value)
     }
 
@@ -309,6 +311,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         let (_, e) = d.data.remove(key)?;
         let when = d.expires.remove(key).map(|(_, w)| w);
+        self.signal_ready(db, key);
         Some((e, when))
     }
 
@@ -541,6 +544,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         let (_, e) = d.data.remove(key)?;
         let when = d.expires.remove(key).map(|(_, w)| w);
+        self.signal_ready(db, key);
         Some((e, when))
     }
 }

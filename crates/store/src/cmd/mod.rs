@@ -7,6 +7,7 @@ pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod keys;
+pub mod lcs;
 pub mod list;
 pub mod set;
 pub mod stream;
@@ -34,6 +35,8 @@ pub struct Ctx<'a> {
     pub may_block: bool,
     /// Set (with no reply written) by a blocking command that found nothing to serve.
     pub block: Option<BlockRequest>,
+    /// True when the server re-runs a blocked command because one of its keys became ready.
+    pub retrying: bool,
 }
 
 /// What a blocking command that must wait asks of the server.
@@ -73,7 +76,7 @@ pub const DB_RANGE: &str = "ERR DB index is out of range";
 impl<'a> Ctx<'a> {
     /// A context for running `argv` against `ks` in database `db`.
     pub fn new(ks: &'a mut Keyspace, db: usize, out: &'a mut Out, argv: &'a [Bytes]) -> Self {
-        Ctx { ks, db, out, argv, propagate: None, may_block: true, block: None }
+        Ctx { ks, db, out, argv, propagate: None, may_block: true, block: None, retrying: false }
     }
 
     /// Asks the server to block the client on `keys` until `deadline_ms` (None: forever).
