@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 N=${BENCH_N:-1000000}
 CLIENTS=${BENCH_CLIENTS:-50}
 TESTS=${BENCH_TESTS:-ping,set,get,incr,mset}
+TYPE_TESTS=${BENCH_TYPE_TESTS:-lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_600,xadd}
 KEYS=${BENCH_MEMORY_KEYS:-1000000}
 
 for tool in redis-server redis-benchmark redis-cli python3; do
@@ -39,17 +40,12 @@ P_REDIS=$(free_port); start redis "$(command -v redis-server)" "$P_REDIS"
 echo "# $(date -u +%Y-%m-%d) $(nproc) cores, $(redis-server --version | cut -d' ' -f3), redoubt $(git rev-parse --short HEAD 2>/dev/null || echo dev)"
 echo "# redis-benchmark -n $N -c $CLIENTS; ratio = redoubt / redis (throughput >= 1 and latency <= 1 is better)"
 
-bench() { # port pipeline size
-  redis-benchmark -p "$1" -n "$N" -c "$CLIENTS" -P "$2" -d "$3" -t "$TESTS" --csv -q 2>/dev/null
+bench() { # port pipeline size tests
+  redis-benchmark -p "$1" -n "$N" -c "$CLIENTS" -P "$2" -d "$3" -t "$4" --csv -q 2>/dev/null
 }
 
-printf '%-8s %-3s %-5s %12s %12s %8s %8s %8s\n' test P size redoubt_rps redis_rps rps_x p50_x p99_x
-for P in 1 16; do
-  for SIZE in 3 1024; do
-    redis-cli -p "$P_OURS" flushall >/dev/null; redis-cli -p "$P_REDIS" flushall >/dev/null
-    bench "$P_OURS" "$P" "$SIZE" > "$WORK/ours.csv"
-    bench "$P_REDIS" "$P" "$SIZE" > "$WORK/redis.csv"
-    python3 - "$WORK/ours.csv" "$WORK/redis.csv" "$P" "$SIZE" <<'PY'
+compare_csv() { # ours.csv redis.csv pipeline size
+  python3 - "$1" "$2" "$3" "$4" <<'PY'
 import csv, sys
 def load(p):
     rows = {}
@@ -62,36 +58,66 @@ for t in a:
     if t not in b: continue
     (ra, p50a, p99a), (rb, p50b, p99b) = a[t], b[t]
     ratio = lambda x, y: x / y if y else float("nan")
-    print(f"{t:<8} {sys.argv[3]:<3} {sys.argv[4]:<5} {ra:12.0f} {rb:12.0f} {ratio(ra,rb):8.2f} {ratio(p50a,p50b):8.2f} {ratio(p99a,p99b):8.2f}")
+    print(f"{t:<12} {sys.argv[3]:<3} {sys.argv[4]:<5} {ra:12.0f} {rb:12.0f} {ratio(ra,rb):8.2f} {ratio(p50a,p50b):8.2f} {ratio(p99a,p99b):8.2f}")
 PY
-  done
+}
+
+run_pair() { # pipeline size tests
+  redis-cli -p "$P_OURS" flushall >/dev/null; redis-cli -p "$P_REDIS" flushall >/dev/null
+  bench "$P_OURS" "$1" "$2" "$3" > "$WORK/ours.csv"
+  bench "$P_REDIS" "$1" "$2" "$3" > "$WORK/redis.csv"
+  compare_csv "$WORK/ours.csv" "$WORK/redis.csv" "$1" "$2"
+}
+
+printf '%-12s %-3s %-5s %12s %12s %8s %8s %8s\n' test P size redoubt_rps redis_rps rps_x p50_x p99_x
+for P in 1 16; do
+  for SIZE in 3 1024; do run_pair "$P" "$SIZE" "$TESTS"; done
 done
+if [ -n "$TYPE_TESTS" ]; then
+  for P in 1 16; do run_pair "$P" 3 "$TYPE_TESTS"; done
+fi
 
 echo
-echo "# memory after loading $KEYS string keys (key:NNNNNNNNNNNN -> 3-byte value)"
-load_keys() {
-  python3 - "$KEYS" <<'PY' | redis-cli -p "$1" --pipe >/dev/null
+echo "# memory: used_memory growth after loading each dataset into an empty server (MiB), ratio = redoubt / redis"
+used() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '/^used_memory:/{print $2}'; }
+rss() { echo $(( $(awk '{print $2}' /proc/"$1"/statm) * $(getconf PAGESIZE) )); }
+gen() { # dataset -> RESP commands on stdout
+  python3 - "$1" "$KEYS" <<'PY'
 import sys
-n = int(sys.argv[1]); out = sys.stdout.buffer
-for i in range(n):
-    k = b"key:%012d" % i
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$3\r\nxxx\r\n" % (len(k), k))
+kind, n = sys.argv[1], int(sys.argv[2])
+out = sys.stdout.buffer
+def cmd(*args):
+    out.write(b"*%d\r\n" % len(args))
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.write(b"$%d\r\n%s\r\n" % (len(a), a))
+if kind == "strings":
+    for i in range(n): cmd("SET", "key:%012d" % i, "xxx")
+elif kind == "hashes":
+    for i in range(100000): cmd("HSET", "h:%d" % i, *[x for f in range(10) for x in ("field%d" % f, "value%d" % f)])
+elif kind == "sets":
+    for i in range(100000): cmd("SADD", "s:%d" % i, *["member%d" % m for m in range(10)])
+elif kind == "zsets":
+    for i in range(100000): cmd("ZADD", "z:%d" % i, *[x for m in range(10) for x in (m, "member%d" % m)])
+elif kind == "list":
+    for i in range(0, 1000000, 1000): cmd("RPUSH", "biglist", *["element%d" % (i + j) for j in range(1000)])
 PY
 }
-mem() { # port pid
-  local used rss
-  used=$(redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '/^used_memory:/{print $2}')
-  rss=$(( $(awk '{print $2}' /proc/"$2"/statm) * $(getconf PAGESIZE) ))
-  echo "$used $rss"
-}
-redis-cli -p "$P_OURS" flushall >/dev/null; redis-cli -p "$P_REDIS" flushall >/dev/null
-load_keys "$P_OURS"; load_keys "$P_REDIS"
-read -r U_OURS R_OURS < <(mem "$P_OURS" "${PIDS[0]}")
-read -r U_REDIS R_REDIS < <(mem "$P_REDIS" "${PIDS[1]}")
-python3 - "$U_OURS" "$R_OURS" "$U_REDIS" "$R_REDIS" "$(redis-cli -p "$P_OURS" dbsize)" "$(redis-cli -p "$P_REDIS" dbsize)" <<'PY'
+printf '%-10s %12s %12s %8s %14s %14s %8s\n' dataset redoubt redis ratio redoubt_rss redis_rss ratio
+for ds in strings hashes sets zsets list; do
+  # Fresh processes, so that neither allocator reuses memory freed by an earlier dataset.
+  kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; PIDS=()
+  P_OURS=$(free_port); start redoubt "$PWD/$OURS" "$P_OURS"
+  P_REDIS=$(free_port); start redis "$(command -v redis-server)" "$P_REDIS"
+  u0o=$(used "$P_OURS"); u0r=$(used "$P_REDIS"); r0o=$(rss "${PIDS[0]}"); r0r=$(rss "${PIDS[1]}")
+  gen "$ds" > "$WORK/$ds.resp"
+  redis-cli -p "$P_OURS" --pipe < "$WORK/$ds.resp" >/dev/null
+  redis-cli -p "$P_REDIS" --pipe < "$WORK/$ds.resp" >/dev/null
+  u1o=$(used "$P_OURS"); u1r=$(used "$P_REDIS"); r1o=$(rss "${PIDS[0]}"); r1r=$(rss "${PIDS[1]}")
+  python3 -c "
 import sys
-uo, ro, ur, rr = map(int, sys.argv[1:5])
-print(f"keys: redoubt {sys.argv[5]}, redis {sys.argv[6]}")
-print(f"used_memory  redoubt {uo/2**20:8.1f} MiB  redis {ur/2**20:8.1f} MiB  ratio {uo/ur:5.2f}")
-print(f"rss          redoubt {ro/2**20:8.1f} MiB  redis {rr/2**20:8.1f} MiB  ratio {ro/rr:5.2f}")
-PY
+uo,ur,ro,rr=[int(x) for x in sys.argv[1:5]]
+m=2**20
+print(f'{sys.argv[5]:<10} {uo/m:12.1f} {ur/m:12.1f} {uo/ur:8.2f} {ro/m:14.1f} {rr/m:14.1f} {ro/max(rr,1):8.2f}')
+" $((u1o-u0o)) $((u1r-u0r)) $((r1o-r0o)) $((r1r-r0r)) "$ds"
+done

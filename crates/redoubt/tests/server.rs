@@ -397,6 +397,6 @@ fn config_rewrite_keeps_comments_and_order() {
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(&lines[..5], &["# my settings", "maxclients 200", "", "# keep me", "timeout 30"], "{text}");
-    assert_eq!(c.call(&["CONFIG", "SET", "maxclients", "x"]).starts_with(b"-ERR CONFIG SET failed"), true);
+    assert!(c.call(&["CONFIG", "SET", "maxclients", "x"]).starts_with(b"-ERR CONFIG SET failed"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -134,7 +134,7 @@ pub fn resolve(
                 st,
                 sess,
                 out,
-                Some(&name),
+                Some(name),
                 &format!("ERR wrong number of arguments for '{name}' command"),
             );
             return None;
@@ -193,7 +193,7 @@ fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[B
             st,
             sess,
             out,
-            Some(&name),
+            Some(name),
             "NOAUTH Authentication required.",
         );
         return Flow::Continue;
@@ -203,7 +203,7 @@ fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[B
             st,
             sess,
             out,
-            Some(&name),
+            Some(name),
             "ERR Command not allowed inside a transaction",
         );
         return Flow::Continue;
@@ -216,14 +216,14 @@ fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[B
         let msg = format!(
             "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         );
-        reject(st, sess, out, Some(&name), &msg);
+        reject(st, sess, out, Some(name), &msg);
         return Flow::Continue;
     }
     if sess.subscription_count() > 0 && !out.resp3() && parent.is_some() {
         let msg = format!(
             "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         );
-        reject(st, sess, out, Some(&name), &msg);
+        reject(st, sess, out, Some(name), &msg);
         return Flow::Continue;
     }
     if sess.multi.is_some()
