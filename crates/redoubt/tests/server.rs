@@ -400,3 +400,18 @@ fn config_rewrite_keeps_comments_and_order() {
     assert!(c.call(&["CONFIG", "SET", "maxclients", "x"]).starts_with(b"-ERR CONFIG SET failed"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn maxmemory_with_noeviction_refuses_growing_commands() {
+    let srv = Server::start(&["--maxmemory", "100kb"]);
+    let mut c = srv.raw();
+    std::thread::sleep(Duration::from_millis(300));
+    let oom = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    assert_eq!(c.call(&["SET", "k", "v"]), oom);
+    assert_eq!(c.call(&["GET", "k"]), b"$-1\r\n");
+    assert_eq!(c.call(&["DEL", "k"]), b":0\r\n");
+    assert_eq!(c.call(&["CONFIG", "SET", "maxmemory", "0"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SET", "k", "v"]), b"+OK\r\n");
+    let refused = c.call_str(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru", "maxmemory", "1gb"]);
+    assert!(refused.starts_with("-ERR CONFIG SET failed"), "{refused}");
+}

@@ -1084,6 +1084,14 @@ impl Config {
             }
             "oom-score-adj" if self.other_int(name) != 0 => return Err(unsupported("OOM score adjustment (oom-score-adj)")),
             "maxmemory-clients" if self.other_int(name) != 0 => return Err(unsupported("client eviction (maxmemory-clients)")),
+            "maxmemory" | "maxmemory-policy"
+                if self.maxmemory != 0 && self.maxmemory_policy != MaxmemoryPolicy::Noeviction =>
+            {
+                return Err(unsupported("eviction (maxmemory with a policy other than noeviction)"))
+            }
+            "list-compress-depth" if self.list_compress_depth != 0 => {
+                return Err(unsupported("list node compression (list-compress-depth)"))
+            }
             _ => {}
         }
         Ok(())
@@ -2973,7 +2981,7 @@ zset-max-ziplist-value=64\n\
         let inc = write(&d, "inc.conf", "hz 11\ndatabases 4\n");
         let text = format!(
             "# comment\n\n   # indented comment\nPORT 7000\r\n\tbind 127.0.0.1 -::1 ::1\nrequirepass \"a b\\\"c\"\nmasterauth 1111\n\
-             maxmemory 1GB\nmaxmemory-policy ALLKEYS-LRU\nloglevel warning\nsave \"\"\nappendonly no\n\
+             maxmemory 1GB\nmaxmemory-policy NOEVICTION\nloglevel warning\nsave \"\"\nappendonly no\n\
              slave-read-only no\nhash-max-ziplist-entries 100\nlist-max-ziplist-entries 5\nlua-replicate-commands yes\n\
              include {inc}\nnotify-keyspace-events KEA\nclient-output-buffer-limit pubsub 64mb 16mb 90\n\
              client-output-buffer-limit normal 1k 2kb 3\nunixsocket '/tmp/x y.sock'\nunixsocketperm 700\n\
@@ -2987,7 +2995,7 @@ zset-max-ziplist-value=64\n\
         assert_eq!(c.requirepass.as_deref(), Some(&b"a b\"c"[..]));
         assert_eq!(c.masterauth.as_deref(), Some(&b"1111"[..]));
         assert_eq!(c.maxmemory, 1 << 30);
-        assert_eq!(c.maxmemory_policy, MaxmemoryPolicy::AllkeysLru);
+        assert_eq!(c.maxmemory_policy, MaxmemoryPolicy::Noeviction);
         assert_eq!(c.loglevel, LogLevel::Warning);
         assert!(!c.replica_read_only);
         assert_eq!(c.hash_max_listpack_entries, 100);

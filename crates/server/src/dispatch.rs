@@ -208,6 +208,11 @@ fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[B
         );
         return Flow::Continue;
     }
+    let maxmemory = st.cfg.maxmemory;
+    if maxmemory > 0 && cmd.has(flag::DENYOOM) && st.info.used_memory_sample > maxmemory {
+        reject(st, sess, out, Some(name), "OOM command not allowed when used memory > 'maxmemory'.");
+        return Flow::Continue;
+    }
     if sess.subscription_count() > 0
         && !out.resp3()
         && parent.is_none()

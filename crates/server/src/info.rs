@@ -140,6 +140,8 @@ pub struct InfoState {
     pub peak_memory: u64,
     /// `used_memory` right after start (0 until the first sample).
     pub startup_memory: u64,
+    /// The latest `used_memory` sample (taken ten times a second), for the maxmemory check.
+    pub used_memory_sample: u64,
 }
 
 impl InfoState {
@@ -171,6 +173,7 @@ pub fn cron(st: &mut State, now_ms: i64) {
     st.info.net_in.track(now_ms, input);
     st.info.net_out.track(now_ms, output);
     let used = used_memory();
+    st.info.used_memory_sample = used;
     if st.info.startup_memory == 0 {
         st.info.startup_memory = used;
     }

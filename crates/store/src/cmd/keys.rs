@@ -608,14 +608,13 @@ const DICT_ENTRY_SIZE: usize = 24;
 /// MEMORY USAGE's figure for a key and its value: what Redis 7.0 with jemalloc reports for
 /// strings, and `Value::memory_usage` plus the same key and entry overhead for other types.
 pub fn key_memory_usage(key: &[u8], value: &Value) -> usize {
-    let value_size = if let Value::Int(_) = value {
-        ROBJ_SIZE
-    } else if let Value::Emb(b) = value {
-        jemalloc_size(ROBJ_SIZE + 3 + b.len() + 1)
-    } else if let Value::Raw(v) = value {
-        ROBJ_SIZE + sds_size(v.capacity().max(v.len()))
-    } else {
-        value.memory_usage()
+    let value_size = match value {
+        Value::Int(_) => ROBJ_SIZE,
+        Value::Emb(b) => jemalloc_size(ROBJ_SIZE + 3 + b.len() + 1),
+        Value::Raw(v) => ROBJ_SIZE + sds_size(v.capacity().max(v.len())),
+        // Lists report Redis's own figure for their quicklist.
+        Value::List(l) => ROBJ_SIZE + l.memory_usage(),
+        _ => value.memory_usage(),
     };
     value_size + sds_size(key.len()) + DICT_ENTRY_SIZE
 }

@@ -87,20 +87,26 @@ impl<'a> Ctx<'a> {
     /// Parses a blocking timeout in seconds (a float, as BLPOP takes it) into an absolute
     /// deadline; `Some(None)` means wait forever. Replies Redis's error and returns None on bad input.
     pub fn timeout_secs_arg(&mut self, i: usize) -> Option<Option<i64>> {
-        let Some(secs) = parse_f64(&self.argv[i]).filter(|v| v.is_finite()) else {
+        let Some(secs) = parse_f64(&self.argv[i]) else {
             self.out.error("ERR timeout is not a float or out of range");
             return None;
         };
-        if secs < 0.0 {
+        // Redis 7.0 converts ceil(secs * 1000) to a C long long: values out of its range
+        // (infinities included) come out as LLONG_MIN, hence "negative"; -0.0001 becomes 0.
+        let ms = (secs * 1000.0).ceil();
+        let ms = if ms.is_finite() && ms < 9.223_372_036_854_775e18 && ms >= -9.223_372_036_854_775e18 {
+            ms as i64
+        } else {
+            i64::MIN
+        };
+        if ms < 0 {
             self.out.error("ERR timeout is negative");
             return None;
         }
-        let ms = (secs * 1000.0).ceil();
-        if ms >= i64::MAX as f64 / 2.0 {
+        if ms > i64::MAX - self.now_ms() {
             self.out.error("ERR timeout is out of range");
             return None;
         }
-        let ms = ms as i64;
         Some(if ms == 0 { None } else { Some(self.now_ms() + ms) })
     }
 
@@ -114,7 +120,7 @@ impl<'a> Ctx<'a> {
             self.out.error("ERR timeout is negative");
             return None;
         }
-        if ms > i64::MAX / 2 {
+        if ms > i64::MAX - self.now_ms() {
             self.out.error("ERR timeout is out of range");
             return None;
         }
