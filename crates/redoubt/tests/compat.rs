@@ -43,7 +43,9 @@ fn run_corpus(path: &PathBuf, ours: &Server, theirs: &Server) -> Vec<String> {
             continue;
         }
         if let Some(ms) = line.strip_prefix("!sleep ") {
-            std::thread::sleep(std::time::Duration::from_millis(ms.trim().parse().unwrap_or(0)));
+            std::thread::sleep(std::time::Duration::from_millis(
+                ms.trim().parse().unwrap_or(0),
+            ));
             continue;
         }
         let (mode, cmdline) = match line.as_bytes()[0] {
@@ -51,7 +53,8 @@ fn run_corpus(path: &PathBuf, ours: &Server, theirs: &Server) -> Vec<String> {
             b'?' => ('?', &line[1..]),
             _ => ('=', line),
         };
-        let args = resp::split_args(cmdline.as_bytes()).unwrap_or_else(|| panic!("bad quoting at line {}", lineno + 1));
+        let args = resp::split_args(cmdline.as_bytes())
+            .unwrap_or_else(|| panic!("bad quoting at line {}", lineno + 1));
         let args: Vec<&[u8]> = args.iter().map(|v| v.as_slice()).collect();
         a.cmd(&args);
         b.cmd(&args);
@@ -93,5 +96,10 @@ fn corpora_match_redis_byte_for_byte() {
         let _ = Raw::connect(ours.port).call(&["FLUSHALL"]);
         let _ = Raw::connect(theirs.port).call(&["FLUSHALL"]);
     }
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -11,7 +11,11 @@ use std::time::Duration;
 fn redis_rs_client_round_trip() {
     let srv = Server::start(&[]);
     let mut c = srv.client();
-    let _: () = redis::cmd("SET").arg("greeting").arg("hello").query(&mut c).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("greeting")
+        .arg("hello")
+        .query(&mut c)
+        .unwrap();
     let v: String = redis::cmd("GET").arg("greeting").query(&mut c).unwrap();
     assert_eq!(v, "hello");
     let n: i64 = redis::cmd("INCRBY").arg("n").arg(41).query(&mut c).unwrap();
@@ -26,14 +30,24 @@ fn deep_pipeline_is_answered_in_order() {
     let mut raw = srv.raw();
     let mut req = Vec::new();
     for i in 0..5000 {
-        req.extend(resp::encode_command(&["SET".as_bytes(), format!("k{i}").as_bytes(), format!("{i}").as_bytes()]));
-        req.extend(resp::encode_command(&["GET".as_bytes(), format!("k{i}").as_bytes()]));
+        req.extend(resp::encode_command(&[
+            "SET".as_bytes(),
+            format!("k{i}").as_bytes(),
+            format!("{i}").as_bytes(),
+        ]));
+        req.extend(resp::encode_command(&[
+            "GET".as_bytes(),
+            format!("k{i}").as_bytes(),
+        ]));
     }
     raw.send(&req);
     for i in 0..5000 {
         assert_eq!(raw.read_reply(), b"+OK\r\n");
         let v = format!("{i}");
-        assert_eq!(raw.read_reply(), format!("${}\r\n{}\r\n", v.len(), v).as_bytes());
+        assert_eq!(
+            raw.read_reply(),
+            format!("${}\r\n{}\r\n", v.len(), v).as_bytes()
+        );
     }
 }
 
@@ -46,16 +60,36 @@ fn inline_commands_and_protocol_errors_close_after_reply() {
     assert_eq!(raw.read_reply(), b"$3\r\na b\r\n");
 
     let cases: &[(&[u8], &[u8])] = &[
-        (b"*a\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1\r\n$-1\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n+PING\r\n", b"-ERR Protocol error: expected '$', got '+'\r\n"),
-        (b"ping \"abc\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
-        (b"PING\r\n*1\r\n$04\r\nPING\r\n", b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"),
+        (
+            b"*a\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n$-1\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n+PING\r\n",
+            b"-ERR Protocol error: expected '$', got '+'\r\n",
+        ),
+        (
+            b"ping \"abc\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+        (
+            b"PING\r\n*1\r\n$04\r\nPING\r\n",
+            b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n",
+        ),
     ];
     for (req, reply) in cases {
         let mut raw = srv.raw();
         raw.send(req);
-        assert_eq!(raw.read_to_close(), *reply, "request {:?}", String::from_utf8_lossy(req));
+        assert_eq!(
+            raw.read_to_close(),
+            *reply,
+            "request {:?}",
+            String::from_utf8_lossy(req)
+        );
     }
     let mut raw = srv.raw();
     raw.send(b"*0\r\n*-1\r\nPING\r\n");
@@ -69,16 +103,28 @@ fn inline_commands_and_protocol_errors_close_after_reply() {
 fn requirepass_limits_and_auth() {
     let srv = Server::start(&["--requirepass", "1111"]);
     let mut raw = srv.raw();
-    assert_eq!(raw.call(&["GET", "k"]), b"-NOAUTH Authentication required.\r\n");
-    assert_eq!(raw.call(&["AUTH", "wrong"]), b"-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(
+        raw.call(&["GET", "k"]),
+        b"-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(
+        raw.call(&["AUTH", "wrong"]),
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
     assert_eq!(raw.call(&["AUTH", "default", "1111"]), b"+OK\r\n");
     assert_eq!(raw.call(&["PING"]), b"+PONG\r\n");
     let mut raw = srv.raw();
     raw.send(b"*11\r\n");
-    assert_eq!(raw.read_to_close(), b"-ERR Protocol error: unauthenticated multibulk length\r\n");
+    assert_eq!(
+        raw.read_to_close(),
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    );
     let mut raw = srv.raw();
     raw.send(b"*2\r\n$3\r\nGET\r\n$16385\r\n");
-    assert_eq!(raw.read_to_close(), b"-ERR Protocol error: unauthenticated bulk length\r\n");
+    assert_eq!(
+        raw.read_to_close(),
+        b"-ERR Protocol error: unauthenticated bulk length\r\n"
+    );
     // Once authenticated, the limits are the normal ones.
     let mut raw = srv.raw();
     assert_eq!(raw.call(&["AUTH", "1111"]), b"+OK\r\n");
@@ -93,26 +139,47 @@ fn requirepass_limits_and_auth() {
 fn pubsub_delivers_messages_and_restricts_resp2_context() {
     let srv = Server::start(&[]);
     let mut sub = srv.raw();
-    assert_eq!(sub.call(&["SUBSCRIBE", "news"]), b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
-    assert_eq!(sub.call(&["PSUBSCRIBE", "n*"]), b"*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:2\r\n");
+    assert_eq!(
+        sub.call(&["SUBSCRIBE", "news"]),
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+    );
+    assert_eq!(
+        sub.call(&["PSUBSCRIBE", "n*"]),
+        b"*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:2\r\n"
+    );
     let mut publisher = srv.raw();
     assert_eq!(publisher.call(&["PUBLISH", "news", "hi"]), b":2\r\n");
-    assert_eq!(sub.read_reply(), b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
-    assert_eq!(sub.read_reply(), b"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+    assert_eq!(
+        sub.read_reply(),
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
+    assert_eq!(
+        sub.read_reply(),
+        b"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
     assert_eq!(
         sub.call(&["GET", "x"]),
         b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
     );
     assert_eq!(sub.call(&["PING"]), b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
-    assert_eq!(publisher.call(&["PUBSUB", "NUMSUB", "news", "other"]), b"*4\r\n$4\r\nnews\r\n:1\r\n$5\r\nother\r\n:0\r\n");
+    assert_eq!(
+        publisher.call(&["PUBSUB", "NUMSUB", "news", "other"]),
+        b"*4\r\n$4\r\nnews\r\n:1\r\n$5\r\nother\r\n:0\r\n"
+    );
     assert_eq!(publisher.call(&["PUBSUB", "NUMPAT"]), b":1\r\n");
 
     let mut push = srv.raw();
     push.call(&["HELLO", "3"]);
-    assert_eq!(push.call(&["SUBSCRIBE", "c"]), b">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
+    assert_eq!(
+        push.call(&["SUBSCRIBE", "c"]),
+        b">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"
+    );
     assert_eq!(push.call(&["SET", "k", "v"]), b"+OK\r\n");
     publisher.call(&["PUBLISH", "c", "m"]);
-    assert_eq!(push.read_reply(), b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
+    assert_eq!(
+        push.read_reply(),
+        b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n"
+    );
 }
 
 #[test]
@@ -126,7 +193,10 @@ fn keyspace_notifications_are_published() {
     let a = String::from_utf8_lossy(&sub.read_reply()).into_owned();
     let b = String::from_utf8_lossy(&sub.read_reply()).into_owned();
     assert!(a.contains("__keyspace@0__:k") && a.contains("set"), "{a}");
-    assert!(b.contains("__keyevent@0__:set") && b.ends_with("$1\r\nk\r\n"), "{b}");
+    assert!(
+        b.contains("__keyevent@0__:set") && b.ends_with("$1\r\nk\r\n"),
+        "{b}"
+    );
 }
 
 #[test]
@@ -166,7 +236,10 @@ fn keys_expire_actively_without_access() {
         if n == ":1\r\n" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "active expiry did not run: {n}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "active expiry did not run: {n}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -175,19 +248,32 @@ fn keys_expire_actively_without_access() {
 fn config_file_loads_and_bad_lines_are_fatal() {
     let dir = scratch_dir("conf");
     let good = dir.join("primary.conf");
-    std::fs::write(&good, "# reference primary\nport 6379\nbind 0.0.0.0\nrequirepass 1111\nmasterauth 1111\n").unwrap();
+    std::fs::write(
+        &good,
+        "# reference primary\nport 6379\nbind 0.0.0.0\nrequirepass 1111\nmasterauth 1111\n",
+    )
+    .unwrap();
     let srv = Server::start(&[good.to_str().unwrap()]);
     let mut raw = srv.raw();
     assert_eq!(raw.call(&["AUTH", "1111"]), b"+OK\r\n");
-    assert_eq!(raw.call(&["CONFIG", "GET", "requirepass"]), b"*2\r\n$11\r\nrequirepass\r\n$4\r\n1111\r\n");
+    assert_eq!(
+        raw.call(&["CONFIG", "GET", "requirepass"]),
+        b"*2\r\n$11\r\nrequirepass\r\n$4\r\n1111\r\n"
+    );
 
     let bad = dir.join("bad.conf");
     std::fs::write(&bad, "port 7000\nnot-a-directive yes\n").unwrap();
-    let out = Command::new(common::redoubt_bin()).arg(&bad).output().unwrap();
+    let out = Command::new(common::redoubt_bin())
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("*** FATAL CONFIG FILE ERROR"), "{err}");
-    assert!(err.contains("at line 2") && err.contains(">>> 'not-a-directive yes'"), "{err}");
+    assert!(
+        err.contains("at line 2") && err.contains(">>> 'not-a-directive yes'"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -197,8 +283,14 @@ fn maxclients_refuses_with_redis_error() {
     let mut a = srv.raw();
     // The harness's readiness probe may still be registered for a moment.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !a.call_str(&["INFO", "clients"]).contains("connected_clients:1\r\n") {
-        assert!(std::time::Instant::now() < deadline, "probe connection never went away");
+    while !a
+        .call_str(&["INFO", "clients"])
+        .contains("connected_clients:1\r\n")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "probe connection never went away"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut b = srv.raw();
@@ -214,7 +306,10 @@ fn client_kill_and_list() {
     let mut a = srv.raw();
     let mut b = srv.raw();
     a.call(&["CLIENT", "SETNAME", "victim"]);
-    let id = String::from_utf8_lossy(&a.call(&["CLIENT", "ID"])).trim_start_matches(':').trim().to_string();
+    let id = String::from_utf8_lossy(&a.call(&["CLIENT", "ID"]))
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
     let list = b.call_str(&["CLIENT", "LIST"]);
     assert!(list.contains("name=victim"), "{list}");
     assert_eq!(b.call(&["CLIENT", "KILL", "ID", &id]), b":1\r\n");
@@ -226,7 +321,11 @@ fn redis_cli_talks_to_us() {
     let srv = Server::start(&[]);
     let port = srv.port.to_string();
     let run = |args: &[&str]| {
-        let out = Command::new("redis-cli").args(["-p", &port]).args(args).output().expect("redis-cli installed");
+        let out = Command::new("redis-cli")
+            .args(["-p", &port])
+            .args(args)
+            .output()
+            .expect("redis-cli installed");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(run(&["SET", "cli", "works"]), "OK");
@@ -247,7 +346,10 @@ fn shutdown_exits_cleanly() {
 
 #[test]
 fn unknown_options_on_the_command_line_are_fatal() {
-    let out = Command::new(common::redoubt_bin()).args(["--no-such-option", "1"]).output().unwrap();
+    let out = Command::new(common::redoubt_bin())
+        .args(["--no-such-option", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let _ = Raw::connect;
 }
@@ -282,14 +384,20 @@ fn blocking_timeouts_multi_and_client_unblock() {
     let started = std::time::Instant::now();
     assert_eq!(c.call(&["BLPOP", "none", "0.2"]), b"*-1\r\n");
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(190), "returned too early: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(190),
+        "returned too early: {waited:?}"
+    );
     // Inside MULTI a blocking command answers at once as on timeout.
     c.call(&["MULTI"]);
     c.call(&["BLPOP", "none", "0"]);
     assert_eq!(c.call(&["EXEC"]), b"*1\r\n*-1\r\n");
     // A push inside MULTI wakes the blocked client only when EXEC ends, with the final state.
     let mut blocked = srv.raw();
-    let id = String::from_utf8_lossy(&blocked.call(&["CLIENT", "ID"])).trim_start_matches(':').trim().to_string();
+    let id = String::from_utf8_lossy(&blocked.call(&["CLIENT", "ID"]))
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
     blocked.cmd(&[b"BLPOP", b"m", b"0"]);
     std::thread::sleep(Duration::from_millis(100));
     c.call(&["MULTI"]);
@@ -306,7 +414,10 @@ fn blocking_timeouts_multi_and_client_unblock() {
     blocked.cmd(&[b"BLPOP", b"never", b"0"]);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id, "ERROR"]), b":1\r\n");
-    assert_eq!(blocked.read_reply(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    assert_eq!(
+        blocked.read_reply(),
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
     assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id]), b":0\r\n");
 }
 
@@ -319,17 +430,34 @@ fn unix_socket_pidfile_logfile_and_daemonize() {
     let port = common::free_port().to_string();
     let status = Command::new(common::redoubt_bin())
         .args(["--port", &port, "--bind", "127.0.0.1", "--daemonize", "yes"])
-        .args(["--unixsocket", sock.to_str().unwrap(), "--pidfile", pid.to_str().unwrap()])
-        .args(["--logfile", log.to_str().unwrap(), "--dir", dir.to_str().unwrap()])
+        .args([
+            "--unixsocket",
+            sock.to_str().unwrap(),
+            "--pidfile",
+            pid.to_str().unwrap(),
+        ])
+        .args([
+            "--logfile",
+            log.to_str().unwrap(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(status.success(), "the foreground process exits at once");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !(sock.exists() && pid.exists()) {
-        assert!(std::time::Instant::now() < deadline, "daemon did not come up");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon did not come up"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let daemon_pid: i32 = std::fs::read_to_string(&pid).unwrap().trim().parse().unwrap();
+    let daemon_pid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
     use std::io::{Read, Write};
     stream.write_all(b"PING\r\n").unwrap();
@@ -338,7 +466,10 @@ fn unix_socket_pidfile_logfile_and_daemonize() {
     assert_eq!(&buf, b"+PONG\r\n");
     drop(stream);
     let text = std::fs::read_to_string(&log).unwrap();
-    let ready = text.lines().find(|l| l.contains("Ready to accept connections")).expect("ready line");
+    let ready = text
+        .lines()
+        .find(|l| l.contains("Ready to accept connections"))
+        .expect("ready line");
     // pid:M dd Mon yyyy hh:mm:ss.mmm * message
     let fields: Vec<&str> = ready.splitn(7, ' ').collect();
     assert_eq!(fields[0], format!("{daemon_pid}:M"));
@@ -350,7 +481,10 @@ fn unix_socket_pidfile_logfile_and_daemonize() {
     unsafe { libc::kill(daemon_pid, libc::SIGTERM) };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while pid.exists() {
-        assert!(std::time::Instant::now() < deadline, "daemon did not exit on SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon did not exit on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!sock.exists(), "socket file removed on exit");
@@ -389,15 +523,34 @@ fn binds_several_addresses_including_ipv6() {
 fn config_rewrite_keeps_comments_and_order() {
     let dir = scratch_dir("rewrite");
     let file = dir.join("r.conf");
-    std::fs::write(&file, "# my settings\nmaxclients 100\n\n# keep me\ntimeout 0\n").unwrap();
+    std::fs::write(
+        &file,
+        "# my settings\nmaxclients 100\n\n# keep me\ntimeout 0\n",
+    )
+    .unwrap();
     let srv = Server::start(&[file.to_str().unwrap()]);
     let mut c = srv.raw();
-    assert_eq!(c.call(&["CONFIG", "SET", "maxclients", "200", "timeout", "30"]), b"+OK\r\n");
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "maxclients", "200", "timeout", "30"]),
+        b"+OK\r\n"
+    );
     assert_eq!(c.call(&["CONFIG", "REWRITE"]), b"+OK\r\n");
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(&lines[..5], &["# my settings", "maxclients 200", "", "# keep me", "timeout 30"], "{text}");
-    assert!(c.call(&["CONFIG", "SET", "maxclients", "x"]).starts_with(b"-ERR CONFIG SET failed"));
+    assert_eq!(
+        &lines[..5],
+        &[
+            "# my settings",
+            "maxclients 200",
+            "",
+            "# keep me",
+            "timeout 30"
+        ],
+        "{text}"
+    );
+    assert!(c
+        .call(&["CONFIG", "SET", "maxclients", "x"])
+        .starts_with(b"-ERR CONFIG SET failed"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -412,6 +565,13 @@ fn maxmemory_with_noeviction_refuses_growing_commands() {
     assert_eq!(c.call(&["DEL", "k"]), b":0\r\n");
     assert_eq!(c.call(&["CONFIG", "SET", "maxmemory", "0"]), b"+OK\r\n");
     assert_eq!(c.call(&["SET", "k", "v"]), b"+OK\r\n");
-    let refused = c.call_str(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru", "maxmemory", "1gb"]);
+    let refused = c.call_str(&[
+        "CONFIG",
+        "SET",
+        "maxmemory-policy",
+        "allkeys-lru",
+        "maxmemory",
+        "1gb",
+    ]);
     assert!(refused.starts_with("-ERR CONFIG SET failed"), "{refused}");
 }

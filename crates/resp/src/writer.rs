@@ -52,7 +52,10 @@ fn itoa_buf(n: i64) -> Vec<u8> {
 impl Out {
     /// An empty buffer speaking `proto`.
     pub fn new(proto: Protocol) -> Self {
-        Out { buf: Vec::new(), proto }
+        Out {
+            buf: Vec::new(),
+            proto,
+        }
     }
 
     /// True when replies use RESP3 types.
@@ -99,7 +102,8 @@ impl Out {
     pub fn error(&mut self, msg: &str) {
         self.buf.push(b'-');
         for &b in msg.as_bytes() {
-            self.buf.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+            self.buf
+                .push(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -211,7 +215,8 @@ impl Out {
 
 /// Encodes a command as a RESP multibulk request, as it is propagated.
 pub fn encode_command<T: AsRef<[u8]>>(args: &[T]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
     push_int(&mut out, b'*', args.len() as i64);
     for a in args {
         let a = a.as_ref();
@@ -255,7 +260,10 @@ mod tests {
 
     #[test]
     fn encodes_commands() {
-        assert_eq!(encode_command(&["SET", "k", ""]), b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+        assert_eq!(
+            encode_command(&["SET", "k", ""]),
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
+        );
         let mut o = Out::default();
         o.int(i64::MIN);
         assert_eq!(o.buf, b":-9223372036854775808\r\n");

@@ -96,7 +96,9 @@ pub fn unblock(st: &mut State, id: u64) -> Option<BlockedClient> {
 
 /// Releases a blocked client without serving it, queueing the timeout or error reply for it.
 pub fn release(st: &mut State, id: u64, why: Release) -> bool {
-    let Some(b) = unblock(st, id) else { return false };
+    let Some(b) = unblock(st, id) else {
+        return false;
+    };
     let mut out = Out::new(b.proto);
     match why {
         Release::Timeout => match b.timeout_reply {
@@ -118,7 +120,9 @@ pub fn serve_ready(st: &mut State, now_ms: i64) {
         rounds += 1;
         let ready = std::mem::take(&mut st.ks.ready_keys);
         for (db, key) in ready {
-            let Some(queue) = st.waiting.get(&(db, key.clone())) else { continue };
+            let Some(queue) = st.waiting.get(&(db, key.clone())) else {
+                continue;
+            };
             let candidates: Vec<u64> = queue.iter().copied().collect();
             for id in candidates {
                 if !st.blocked.contains_key(&id) {
@@ -133,8 +137,12 @@ pub fn serve_ready(st: &mut State, now_ms: i64) {
 
 /// Re-runs client `id`'s blocked command; if it produced a reply, delivers it and unblocks.
 fn try_serve(st: &mut State, id: u64, now_ms: i64) -> bool {
-    let Some(b) = st.blocked.get(&id) else { return false };
-    let Handler::Data(f) = b.cmd.handler else { return false };
+    let Some(b) = st.blocked.get(&id) else {
+        return false;
+    };
+    let Handler::Data(f) = b.cmd.handler else {
+        return false;
+    };
     let (cmd, parent, argv, db, proto) = (b.cmd, b.parent, b.argv.clone(), b.db, b.proto);
     let mut out = Out::new(proto);
     st.ks.now_ms = now_ms;
@@ -160,8 +168,12 @@ fn try_serve(st: &mut State, id: u64, now_ms: i64) -> bool {
 
 /// Releases every blocked client whose deadline passed.
 pub fn expire_timeouts(st: &mut State, now_ms: i64) {
-    let due: Vec<u64> =
-        st.blocked.iter().filter(|(_, b)| b.deadline_ms.is_some_and(|d| d <= now_ms)).map(|(id, _)| *id).collect();
+    let due: Vec<u64> = st
+        .blocked
+        .iter()
+        .filter(|(_, b)| b.deadline_ms.is_some_and(|d| d <= now_ms))
+        .map(|(id, _)| *id)
+        .collect();
     for id in due {
         release(st, id, Release::Timeout);
     }

@@ -5,7 +5,7 @@ use crate::cmd::{admin, client, connection, multi, pubsub};
 use crate::dispatch::Exec;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use store::cmd::{bits, expire, lcs, geo, hash, hll, keys, list, set, stream, string, zset};
+use store::cmd::{bits, expire, geo, hash, hll, keys, lcs, list, set, stream, string, zset};
 
 /// How a command runs.
 #[derive(Clone, Copy)]
@@ -497,7 +497,8 @@ pub fn static_name(parent: Option<&Command>, cmd: &'static Command) -> &'static 
                 let mut m = HashMap::new();
                 for c in COMMANDS {
                     for s in c.subcommands {
-                        let name: &'static str = Box::leak(format!("{}|{}", c.name, s.name).into_boxed_str());
+                        let name: &'static str =
+                            Box::leak(format!("{}|{}", c.name, s.name).into_boxed_str());
                         m.insert(s as *const Command as usize, name);
                     }
                 }

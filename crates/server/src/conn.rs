@@ -94,7 +94,11 @@ where
     let mut protocol_error: Option<ProtocolError> = None;
     let (timeout_s, mut max_bulk_len, mut query_limit) = {
         let st = shared.state.lock();
-        (st.cfg.timeout, st.cfg.proto_max_bulk_len, st.cfg.client_query_buffer_limit)
+        (
+            st.cfg.timeout,
+            st.cfg.proto_max_bulk_len,
+            st.cfg.client_query_buffer_limit,
+        )
     };
     let mut unaccounted_input = 0u64;
     'conn: loop {
@@ -182,7 +186,10 @@ where
         }
         // Parse what is already buffered before reading more.
         {
-            let limits = Limits { max_bulk_len, authenticated: sess.authenticated };
+            let limits = Limits {
+                max_bulk_len,
+                authenticated: sess.authenticated,
+            };
             let mut n = 0;
             loop {
                 match parser.next(&mut buf, &limits) {
@@ -289,7 +296,6 @@ async fn wait_until_unblocked<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
 }
-
 
 async fn idle_timeout(secs: u64) {
     if secs == 0 {

@@ -61,16 +61,18 @@ pub fn unknown_command_error(argv: &[Bytes]) -> String {
     format!("ERR unknown command '{name}', with args beginning with: {args}")
 }
 
-fn reject(st: &mut State, sess: &mut Session, out: &mut Out, stats_name: Option<&'static str>, msg: &str) {
+fn reject(
+    st: &mut State,
+    sess: &mut Session,
+    out: &mut Out,
+    stats_name: Option<&'static str>,
+    msg: &str,
+) {
     if sess.multi.is_some() {
         sess.multi_error = true;
     }
     if let Some(n) = stats_name {
-        st.stats
-            .commands
-            .entry(n)
-            .or_default()
-            .rejected_calls += 1;
+        st.stats.commands.entry(n).or_default().rejected_calls += 1;
     }
     count_error(st, msg);
     out.error(msg);
@@ -183,19 +185,19 @@ pub fn dispatch(
     flow
 }
 
-fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[Bytes], now_ms: i64) -> Flow {
+fn dispatch_checked(
+    st: &mut State,
+    sess: &mut Session,
+    out: &mut Out,
+    argv: &[Bytes],
+    now_ms: i64,
+) -> Flow {
     let Some((parent, cmd)) = resolve(st, sess, out, argv) else {
         return Flow::Continue;
     };
     let name = static_name(parent, cmd);
     if !sess.authenticated && !cmd.has(flag::NO_AUTH) {
-        reject(
-            st,
-            sess,
-            out,
-            Some(name),
-            "NOAUTH Authentication required.",
-        );
+        reject(st, sess, out, Some(name), "NOAUTH Authentication required.");
         return Flow::Continue;
     }
     if sess.multi.is_some() && cmd.has(flag::NO_MULTI) {
@@ -210,7 +212,13 @@ fn dispatch_checked(st: &mut State, sess: &mut Session, out: &mut Out, argv: &[B
     }
     let maxmemory = st.cfg.maxmemory;
     if maxmemory > 0 && cmd.has(flag::DENYOOM) && st.info.used_memory_sample > maxmemory {
-        reject(st, sess, out, Some(name), "OOM command not allowed when used memory > 'maxmemory'.");
+        reject(
+            st,
+            sess,
+            out,
+            Some(name),
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        );
         return Flow::Continue;
     }
     if sess.subscription_count() > 0
@@ -445,7 +453,9 @@ pub fn propagate(
                 feed_propagation(st, db, c);
             }
         }
-        None if st.ks.dirty != dirty_before && cmd.has(flag::WRITE) => feed_propagation(st, db, argv.to_vec()),
+        None if st.ks.dirty != dirty_before && cmd.has(flag::WRITE) => {
+            feed_propagation(st, db, argv.to_vec())
+        }
         None => {}
     }
 }

@@ -1,7 +1,7 @@
 //! The redoubt-server process: listeners, connections, dispatch, and the server-level commands.
 
-pub mod client;
 pub mod blocking;
+pub mod client;
 pub mod clock;
 pub mod cmd;
 pub mod commands;

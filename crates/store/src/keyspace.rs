@@ -1,9 +1,9 @@
 //! Databases, lookups with lazy expiry, active expiry, WATCH bookkeeping and keyspace events.
 
 use crate::dict::Dict;
+use crate::types::EncodingLimits;
 use crate::value::Value;
 use bytes::Bytes;
-use crate::types::EncodingLimits;
 use std::collections::{HashMap, HashSet};
 
 /// A key as stored in a database.
@@ -42,7 +42,8 @@ pub mod notify {
     /// `n`: new keys (not part of `A`).
     pub const NEW: u32 = 1 << 14;
     /// `A`: alias for `g$lshzxetd`.
-    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
 /// A keyspace event waiting to be published by the server.
@@ -209,7 +210,8 @@ impl Keyspace {
             self.dbs[db].expires.remove(key);
             self.stats.expired_keys += 1;
             let key_bytes = Bytes::from(k.into_vec());
-            self.propagated.push((db, vec![Bytes::from_static(b"DEL"), key_bytes.clone()]));
+            self.propagated
+                .push((db, vec![Bytes::from_static(b"DEL"), key_bytes.clone()]));
             self.notify_bytes(notify::EXPIRED, "expired", db, key_bytes);
             self.touch(db, key);
         }
@@ -276,8 +278,15 @@ impl Keyspace {
         self.expire_if_needed(db, key);
         let lru = self.lru_clock();
         let d = &mut self.dbs[db];
-        let (slot, inserted) =
-            d.data.get_or_insert_with(key, || (key.into(), Entry { value: Value::Int(0), lru }));
+        let (slot, inserted) = d.data.get_or_insert_with(key, || {
+            (
+                key.into(),
+                Entry {
+                    value: Value::Int(0),
+                    lru,
+                },
+            )
+        });
         slot.value = value;
         slot.lru = lru;
         if !keep_ttl && !inserted {
@@ -337,7 +346,10 @@ impl Keyspace {
             return;
         }
         if self.blocking_keys.contains(&(db, Key::from(key)))
-            && !self.ready_keys.iter().any(|(d, k)| *d == db && k[..] == *key)
+            && !self
+                .ready_keys
+                .iter()
+                .any(|(d, k)| *d == db && k[..] == *key)
         {
             self.ready_keys.push((db, Bytes::copy_from_slice(key)));
         }
@@ -422,13 +434,23 @@ impl Keyspace {
     /// Queues a keyspace notification if its class is enabled.
     pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
         if self.notify_flags & class != 0 {
-            self.notifications.push(Notification { class, event, db, key: Bytes::copy_from_slice(key) });
+            self.notifications.push(Notification {
+                class,
+                event,
+                db,
+                key: Bytes::copy_from_slice(key),
+            });
         }
     }
 
     fn notify_bytes(&mut self, class: u32, event: &'static str, db: usize, key: Bytes) {
         if self.notify_flags & class != 0 {
-            self.notifications.push(Notification { class, event, db, key });
+            self.notifications.push(Notification {
+                class,
+                event,
+                db,
+                key,
+            });
         }
     }
 
@@ -451,7 +473,10 @@ impl Keyspace {
         let mut tries = 0;
         loop {
             let rnd = self.next_random();
-            let key = self.dbs[db].data.random_entry(rnd).map(|(k, _)| k.clone())?;
+            let key = self.dbs[db]
+                .data
+                .random_entry(rnd)
+                .map(|(k, _)| k.clone())?;
             if self.is_logically_expired(db, &key) {
                 tries += 1;
                 // Like Redis: on a replica with all keys expired, give up after a bound.
@@ -499,7 +524,11 @@ impl Keyspace {
         if ttl_n > 0 {
             let avg = ttl_sum / ttl_n;
             let d = &mut self.dbs[db];
-            d.avg_ttl = if d.avg_ttl == 0 { avg } else { (d.avg_ttl / 50) * 49 + (avg / 50) };
+            d.avg_ttl = if d.avg_ttl == 0 {
+                avg
+            } else {
+                (d.avg_ttl / 50) * 49 + (avg / 50)
+            };
         }
         let expired = due.len();
         for key in due {
@@ -564,7 +593,13 @@ mod tests {
         assert!(ks.get(0, b"k").is_some(), "alive at its deadline, as Redis");
         ks.now_ms = 1501;
         assert!(ks.get(0, b"k").is_none());
-        assert_eq!(ks.propagated, vec![(0, vec![Bytes::from_static(b"DEL"), Bytes::from_static(b"k")])]);
+        assert_eq!(
+            ks.propagated,
+            vec![(
+                0,
+                vec![Bytes::from_static(b"DEL"), Bytes::from_static(b"k")]
+            )]
+        );
         assert_eq!(ks.stats.expired_keys, 1);
     }
 

@@ -1,8 +1,8 @@
 //! The keyspace: databases, values, expiry, and the data commands, with no I/O.
 
+pub mod cmd;
 pub mod dict;
 pub mod glob;
-pub mod cmd;
 pub mod keyspace;
 pub mod num;
 pub mod small;

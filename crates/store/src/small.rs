@@ -54,7 +54,10 @@ impl From<&[u8]> for SmallBytes {
         if bytes.len() <= INLINE {
             let mut data = [0u8; INLINE];
             data[..bytes.len()].copy_from_slice(bytes);
-            SmallBytes::Inline { len: bytes.len() as u8, data }
+            SmallBytes::Inline {
+                len: bytes.len() as u8,
+                data,
+            }
         } else {
             SmallBytes::Heap(bytes.into())
         }

@@ -182,6 +182,10 @@ mod tests {
         assert_eq!(Value::string(&[b'a'; 45]).encoding(), "raw");
         assert_eq!(Value::Int(-120).str_len(), 4);
         assert_eq!(Value::Int(i64::MIN).str_len(), 20);
-        assert_eq!(std::mem::size_of::<Value>(), 24, "a value fits in three words");
+        assert_eq!(
+            std::mem::size_of::<Value>(),
+            24,
+            "a value fits in three words"
+        );
     }
 }

@@ -82,7 +82,10 @@ impl Server {
                 cmd.args(["--port", &port_s, "--bind", "127.0.0.1"]);
                 cmd.args(args);
             }
-            cmd.current_dir(&dir).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+            cmd.current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .stdin(Stdio::null());
             let mut child = cmd.spawn().expect("spawn server");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
@@ -108,7 +111,8 @@ impl Server {
     /// A redis-rs connection.
     pub fn client(&self) -> redis::Connection {
         let c = redis::Client::open(self.url()).expect("client");
-        c.get_connection_with_timeout(Duration::from_secs(5)).expect("connect")
+        c.get_connection_with_timeout(Duration::from_secs(5))
+            .expect("connect")
     }
 
     /// A raw socket connection.
@@ -161,7 +165,11 @@ impl Raw {
             }
             let mut chunk = [0u8; 65536];
             let n = self.s.read(&mut chunk).expect("read");
-            assert!(n > 0, "connection closed while waiting for a reply; have {:?}", String::from_utf8_lossy(&self.buf));
+            assert!(
+                n > 0,
+                "connection closed while waiting for a reply; have {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
@@ -197,7 +205,10 @@ impl Raw {
             match self.s.read(&mut chunk) {
                 Ok(0) => break,
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) => panic!("expected close, got {e}; buffered {:?}", String::from_utf8_lossy(&self.buf)),
+                Err(e) => panic!(
+                    "expected close, got {e}; buffered {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
             }
         }
         std::mem::take(&mut self.buf)

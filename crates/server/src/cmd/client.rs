@@ -663,7 +663,11 @@ pub fn unblock(ex: &mut Exec) {
         None => crate::blocking::Release::Timeout,
         Some(a) if a.eq_ignore_ascii_case(b"timeout") => crate::blocking::Release::Timeout,
         Some(a) if a.eq_ignore_ascii_case(b"error") => crate::blocking::Release::Error,
-        Some(_) => return ex.out.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+        Some(_) => {
+            return ex
+                .out
+                .error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        }
     };
     let released = id >= 0 && crate::blocking::release(ex.st, id as u64, why);
     ex.out.int(released as i64);

@@ -179,7 +179,14 @@ pub fn pubsub_help(ex: &mut Exec) {
 
 macro_rules! sub {
     ($name:literal, $arity:expr, $f:expr, $summary:literal) => {
-        sub!($name, $arity, PUBSUB | LOADING | STALE, "2.8.0", $f, $summary)
+        sub!(
+            $name,
+            $arity,
+            PUBSUB | LOADING | STALE,
+            "2.8.0",
+            $f,
+            $summary
+        )
     };
     ($name:literal, $arity:expr, $flags:expr, $since:literal, $f:expr, $summary:literal) => {
         Command {
@@ -213,7 +220,12 @@ pub static SUBCOMMANDS: &[Command] = &[
         pubsub_numpat,
         "Get the count of unique patterns pattern subscriptions"
     ),
-    sub!("help", 2, LOADING | STALE, "6.2.0", pubsub_help,
+    sub!(
+        "help",
+        2,
+        LOADING | STALE,
+        "6.2.0",
+        pubsub_help,
         "Show helpful text about the different subcommands"
     ),
 ];

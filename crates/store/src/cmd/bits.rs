@@ -73,7 +73,8 @@ fn string_for_write<'k>(
         }
     };
     if !exists {
-        ctx.ks.set(db, key, Value::Raw(Box::new(vec![0; need])), false);
+        ctx.ks
+            .set(db, key, Value::Raw(Box::new(vec![0; need])), false);
     }
     let buf = ctx.ks.get_mut(db, key)?.make_raw();
     let grew = buf.len() < need;

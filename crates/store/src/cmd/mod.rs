@@ -76,12 +76,31 @@ pub const DB_RANGE: &str = "ERR DB index is out of range";
 impl<'a> Ctx<'a> {
     /// A context for running `argv` against `ks` in database `db`.
     pub fn new(ks: &'a mut Keyspace, db: usize, out: &'a mut Out, argv: &'a [Bytes]) -> Self {
-        Ctx { ks, db, out, argv, propagate: None, may_block: true, block: None, retrying: false }
+        Ctx {
+            ks,
+            db,
+            out,
+            argv,
+            propagate: None,
+            may_block: true,
+            block: None,
+            retrying: false,
+        }
     }
 
     /// Asks the server to block the client on `keys` until `deadline_ms` (None: forever).
-    pub fn block_on(&mut self, keys: Vec<Bytes>, deadline_ms: Option<i64>, timeout_reply: TimeoutReply) {
-        self.block = Some(BlockRequest { keys, deadline_ms, timeout_reply, retry_argv: None });
+    pub fn block_on(
+        &mut self,
+        keys: Vec<Bytes>,
+        deadline_ms: Option<i64>,
+        timeout_reply: TimeoutReply,
+    ) {
+        self.block = Some(BlockRequest {
+            keys,
+            deadline_ms,
+            timeout_reply,
+            retry_argv: None,
+        });
     }
 
     /// Parses a blocking timeout in seconds (a float, as BLPOP takes it) into an absolute
@@ -94,11 +113,12 @@ impl<'a> Ctx<'a> {
         // Redis 7.0 converts ceil(secs * 1000) to a C long long: values out of its range
         // (infinities included) come out as LLONG_MIN, hence "negative"; -0.0001 becomes 0.
         let ms = (secs * 1000.0).ceil();
-        let ms = if ms.is_finite() && ms < 9.223_372_036_854_775e18 && ms >= -9.223_372_036_854_775e18 {
-            ms as i64
-        } else {
-            i64::MIN
-        };
+        let ms =
+            if ms.is_finite() && ms < 9.223_372_036_854_775e18 && ms >= -9.223_372_036_854_775e18 {
+                ms as i64
+            } else {
+                i64::MIN
+            };
         if ms < 0 {
             self.out.error("ERR timeout is negative");
             return None;
@@ -107,13 +127,18 @@ impl<'a> Ctx<'a> {
             self.out.error("ERR timeout is out of range");
             return None;
         }
-        Some(if ms == 0 { None } else { Some(self.now_ms() + ms) })
+        Some(if ms == 0 {
+            None
+        } else {
+            Some(self.now_ms() + ms)
+        })
     }
 
     /// Parses a blocking timeout in milliseconds (an integer, as XREAD BLOCK takes it).
     pub fn timeout_ms_arg(&mut self, i: usize) -> Option<Option<i64>> {
         let Some(ms) = parse_i64(&self.argv[i]) else {
-            self.out.error("ERR timeout is not an integer or out of range");
+            self.out
+                .error("ERR timeout is not an integer or out of range");
             return None;
         };
         if ms < 0 {
@@ -124,7 +149,11 @@ impl<'a> Ctx<'a> {
             self.out.error("ERR timeout is out of range");
             return None;
         }
-        Some(if ms == 0 { None } else { Some(self.now_ms() + ms) })
+        Some(if ms == 0 {
+            None
+        } else {
+            Some(self.now_ms() + ms)
+        })
     }
 
     /// Argument `i` (0 is the command name).

@@ -26,7 +26,8 @@ const BLOCKED_DEFAULT_COUNT: i64 = 1000;
 /// What a blocked XREADGROUP gets when its key was deleted or replaced by another type.
 const BLOCKED_KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
 /// What a blocked XREADGROUP gets when its group was destroyed.
-const BLOCKED_GROUP_GONE: &str = "NOGROUP the consumer group this client was blocked on no longer exists";
+const BLOCKED_GROUP_GONE: &str =
+    "NOGROUP the consumer group this client was blocked on no longer exists";
 /// Largest buffer (16 bytes per COUNT) XAUTOCLAIM sizes up front: beyond it Redis's allocation
 /// fails on a 64-bit Linux host (observed: 80 TiB passes, a byte more does not).
 const AUTOCLAIM_MAX_ALLOC: u128 = 80 << 40;
@@ -41,7 +42,10 @@ fn kw(arg: &[u8], word: &str) -> bool {
 fn error_parts(out: &mut Out, parts: &[&[u8]]) {
     let mut line = vec![b'-'];
     for p in parts {
-        line.extend(p.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        line.extend(
+            p.iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
     }
     line.extend_from_slice(b"\r\n");
     out.raw(&line);
@@ -66,7 +70,13 @@ fn no_key_or_group(out: &mut Out, key: &[u8], group: &[u8], suffix: &str) {
 fn no_group_for_key(out: &mut Out, group: &[u8], key: &[u8]) {
     error_parts(
         out,
-        &[b"NOGROUP No such consumer group '", cstr(group), b"' for key name '", cstr(key), b"'"],
+        &[
+            b"NOGROUP No such consumer group '",
+            cstr(group),
+            b"' for key name '",
+            cstr(key),
+            b"'",
+        ],
     );
 }
 
@@ -365,11 +375,13 @@ fn parse_add_trim(ctx: &mut Ctx, xadd: bool) -> Option<AddTrimArgs> {
         i += 1;
     }
     if limit != 0 && args.trim.is_none() {
-        ctx.out.error("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy");
+        ctx.out
+            .error("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy");
         return None;
     }
     if !xadd && args.trim.is_none() {
-        ctx.out.error("ERR syntax error, XTRIM must be called with a trimming strategy");
+        ctx.out
+            .error("ERR syntax error, XTRIM must be called with a trimming strategy");
         return None;
     }
     if ctx.ks.replica_mode {
@@ -378,13 +390,18 @@ fn parse_add_trim(ctx: &mut Ctx, xadd: bool) -> Option<AddTrimArgs> {
         args.limit = 0;
     } else if limit_given {
         if !args.approx {
-            ctx.out.error("ERR syntax error, LIMIT cannot be used without the special ~ option");
+            ctx.out
+                .error("ERR syntax error, LIMIT cannot be used without the special ~ option");
             return None;
         }
         args.limit = limit as u64;
     } else if args.approx {
         let default = (ctx.ks.limits.stream_node_max_entries as u64).saturating_mul(100);
-        args.limit = if default == 0 || default > 10_000 { 10_000 } else { default };
+        args.limit = if default == 0 || default > 10_000 {
+            10_000
+        } else {
+            default
+        };
     }
     Some(args)
 }
@@ -407,12 +424,14 @@ pub fn xadd(ctx: &mut Ctx) {
     let field_pos = args.id_pos + 1;
     let argc = ctx.argv.len();
     if field_pos > argc || argc - field_pos < 2 || (argc - field_pos) % 2 == 1 {
-        ctx.out.error("ERR wrong number of arguments for 'xadd' command");
+        ctx.out
+            .error("ERR wrong number of arguments for 'xadd' command");
         return;
     }
     if let Some(p) = args.id {
         if p.seq_given && p.id.is_zero() {
-            ctx.out.error("ERR The ID specified in XADD must be greater than 0-0");
+            ctx.out
+                .error("ERR The ID specified in XADD must be greater than 0-0");
             return;
         }
     }
@@ -429,17 +448,21 @@ pub fn xadd(ctx: &mut Ctx) {
     let now = ctx.now_ms();
     let s = stream_mut(ctx.ks, db, key);
     if s.entries.last_id == StreamId::MAX {
-        ctx.out.error("ERR The stream has exhausted the last possible ID, unable to add more items");
+        ctx.out
+            .error("ERR The stream has exhausted the last possible ID, unable to add more items");
         return;
     }
-    let added = s
-        .entries
-        .next_id(args.id, now)
-        .and_then(|id| s.entries.append(id, &ctx.argv[field_pos..], &limits).map(|()| id));
+    let added = s.entries.next_id(args.id, now).and_then(|id| {
+        s.entries
+            .append(id, &ctx.argv[field_pos..], &limits)
+            .map(|()| id)
+    });
     let id = match added {
         Ok(id) => id,
         Err(AddError::IdTooSmall) => {
-            ctx.out.error("ERR The ID specified in XADD is equal or smaller than the target stream top item");
+            ctx.out.error(
+                "ERR The ID specified in XADD is equal or smaller than the target stream top item",
+            );
             return;
         }
         Err(AddError::TooLarge) => {
@@ -627,7 +650,8 @@ pub fn xsetid(ctx: &mut Ctx) {
     };
     if s.entries.length > 0 {
         if s.entries.last_live_id().is_some_and(|top| id < top) {
-            ctx.out.error("ERR The ID specified in XSETID is smaller than the target stream top item");
+            ctx.out
+                .error("ERR The ID specified in XSETID is smaller than the target stream top item");
             return;
         }
         if entries_added.is_some_and(|n| (s.entries.length as i64) > n) {
@@ -784,7 +808,15 @@ fn read_generic(ctx: &mut Ctx, group_mode: bool) {
             let s = stream_mut(ctx.ks, db, key);
             let outcome = match (&group_name, &consumer_name) {
                 (Some(g), Some(c)) => {
-                    let ask = GroupRead { key, group: g, consumer: c, start_after: gt, count, noack, now };
+                    let ask = GroupRead {
+                        key,
+                        group: g,
+                        consumer: c,
+                        start_after: gt,
+                        count,
+                        noack,
+                        now,
+                    };
                     serve_group(s, &ask, out, &mut propagate)
                 }
                 _ => serve_plain(s, key, gt, count, out),
@@ -795,7 +827,8 @@ fn read_generic(ctx: &mut Ctx, group_mode: bool) {
             served += 1;
             if group_name.is_some() {
                 if created_consumer {
-                    ctx.ks.notify(notify::STREAM, "xgroup-createconsumer", db, key);
+                    ctx.ks
+                        .notify(notify::STREAM, "xgroup-createconsumer", db, key);
                     ctx.ks.dirty += 1;
                 }
                 ctx.ks.dirty += 1;
@@ -844,14 +877,24 @@ fn retry_argv(
     retry.extend_from_slice(&argv[streams_arg - 1..streams_arg + nstreams]);
     for (k, id) in ids.iter().enumerate() {
         let arg = &argv[streams_arg + nstreams + k];
-        retry.push(if cstr(arg) == b"$" { id_bytes(*id) } else { arg.clone() });
+        retry.push(if cstr(arg) == b"$" {
+            id_bytes(*id)
+        } else {
+            arg.clone()
+        });
     }
     retry
 }
 
 /// Serves XREAD from one stream: entries after `after`, if there are any. Returns
 /// Some(false) when it wrote the stream's reply.
-fn serve_plain(s: &Stream, key: &Bytes, after: StreamId, count: i64, out: &mut Out) -> Option<bool> {
+fn serve_plain(
+    s: &Stream,
+    key: &Bytes,
+    after: StreamId,
+    count: i64,
+    out: &mut Out,
+) -> Option<bool> {
     if s.entries.length == 0 || s.entries.last_live_id().is_none_or(|top| top <= after) {
         return None;
     }
@@ -889,7 +932,11 @@ fn serve_group(
     let history = ask.start_after != StreamId::MAX;
     let after = if history {
         ask.start_after
-    } else if entries.length > 0 && entries.last_live_id().is_some_and(|top| top > group.last_id) {
+    } else if entries.length > 0
+        && entries
+            .last_live_id()
+            .is_some_and(|top| top > group.last_id)
+    {
         group.last_id
     } else {
         return None;
@@ -919,7 +966,8 @@ fn serve_group(
         let mut n = 0;
         for e in entries.range(start, StreamId::MAX, false) {
             if e.id > group.last_id {
-                let tracked = group.entries_read.is_some() && !entries.range_has_tombstones(Some(e.id), None);
+                let tracked =
+                    group.entries_read.is_some() && !entries.range_has_tombstones(Some(e.id), None);
                 if tracked {
                     group.entries_read = group.entries_read.map(|r| r + 1);
                 } else if entries.entries_added != 0 {
@@ -931,7 +979,13 @@ fn serve_group(
             reply_entry(out, &e);
             if !ask.noack {
                 group.deliver(e.id, &consumer, ask.now);
-                propagate.push(propagated_claim(ask.key, ask.group, group, id_bytes(e.id), e.id));
+                propagate.push(propagated_claim(
+                    ask.key,
+                    ask.group,
+                    group,
+                    id_bytes(e.id),
+                    e.id,
+                ));
             }
             n += 1;
             if n == count {
@@ -1000,7 +1054,10 @@ pub fn xack(ctx: &mut Ctx) {
         };
         ids.push(id);
     }
-    let g = stream_mut(ctx.ks, db, key).groups.get_mut(group).expect("checked above");
+    let g = stream_mut(ctx.ks, db, key)
+        .groups
+        .get_mut(group)
+        .expect("checked above");
     let acked = ids.into_iter().filter(|&id| g.ack(id).is_some()).count() as u64;
     ctx.ks.dirty += acked;
     ctx.out.int(acked as i64);
@@ -1051,8 +1108,10 @@ pub fn xpending(ctx: &mut Ctx) {
     let Some((start, end, count)) = range else {
         out.array(4);
         out.int(group.pending.len() as i64);
-        let (Some(first), Some(last)) = (group.pending.keys().next(), group.pending.keys().next_back())
-        else {
+        let (Some(first), Some(last)) = (
+            group.pending.keys().next(),
+            group.pending.keys().next_back(),
+        ) else {
             out.null();
             out.null();
             out.null_array();
@@ -1060,7 +1119,11 @@ pub fn xpending(ctx: &mut Ctx) {
         };
         out.bulk(&first.to_bytes());
         out.bulk(&last.to_bytes());
-        let owners: Vec<_> = group.consumers.iter().filter(|(_, c)| !c.pending.is_empty()).collect();
+        let owners: Vec<_> = group
+            .consumers
+            .iter()
+            .filter(|(_, c)| !c.pending.is_empty())
+            .collect();
         out.array(owners.len());
         for (name, c) in owners {
             out.array(2);
@@ -1108,7 +1171,8 @@ pub fn xclaim(ctx: &mut Ctx) {
         return no_key_or_group(ctx.out, key, group_name, "");
     };
     let Some(min_idle) = parse_i64(ctx.arg(4)) else {
-        ctx.out.error("ERR Invalid min-idle-time argument for XCLAIM");
+        ctx.out
+            .error("ERR Invalid min-idle-time argument for XCLAIM");
         return;
     };
     let min_idle = min_idle.max(0);
@@ -1151,7 +1215,8 @@ pub fn xclaim(ctx: &mut Ctx) {
         } else if kw(opt, "RETRYCOUNT") && more > 0 {
             j += 1;
             let Some(n) = parse_i64(ctx.arg(j)) else {
-                ctx.out.error("ERR Invalid RETRYCOUNT option argument for XCLAIM");
+                ctx.out
+                    .error("ERR Invalid RETRYCOUNT option argument for XCLAIM");
                 return;
             };
             retry_count = n;
@@ -1162,13 +1227,18 @@ pub fn xclaim(ctx: &mut Ctx) {
             };
             last_id = id;
         } else {
-            error_parts(ctx.out, &[b"ERR Unrecognized XCLAIM option '", cstr(opt), b"'"]);
+            error_parts(
+                ctx.out,
+                &[b"ERR Unrecognized XCLAIM option '", cstr(opt), b"'"],
+            );
             return;
         }
         j += 1;
     }
     // A delivery time in the future (or negative) is clamped to now rather than refused.
-    let delivery_time = delivery_time.filter(|&t| (0..=now).contains(&t)).unwrap_or(now);
+    let delivery_time = delivery_time
+        .filter(|&t| (0..=now).contains(&t))
+        .unwrap_or(now);
 
     let argv = ctx.argv;
     let (key_b, group_b, consumer_name) = (&argv[1], &argv[2], ctx.arg(3));
@@ -1190,7 +1260,13 @@ pub fn xclaim(ctx: &mut Ctx) {
             if !entries.contains(id) {
                 // The entry is gone: drop it from the PEL, and tell replicas to do the same.
                 if group.pending.contains_key(&id) {
-                    propagate.push(propagated_claim(key_b, group_b, group, argv[arg].clone(), id));
+                    propagate.push(propagated_claim(
+                        key_b,
+                        group_b,
+                        group,
+                        argv[arg].clone(),
+                        id,
+                    ));
                     propagate_last_id = false;
                     changes += 1;
                     group.ack(id);
@@ -1229,7 +1305,13 @@ pub fn xclaim(ctx: &mut Ctx) {
                 reply_entry(out, &e);
             }
             n += 1;
-            propagate.push(propagated_claim(key_b, group_b, group, argv[arg].clone(), id));
+            propagate.push(propagated_claim(
+                key_b,
+                group_b,
+                group,
+                argv[arg].clone(),
+                id,
+            ));
             propagate_last_id = false;
             changes += 1;
         }
@@ -1240,7 +1322,8 @@ pub fn xclaim(ctx: &mut Ctx) {
         changes += 1;
     }
     if created_consumer {
-        ctx.ks.notify(notify::STREAM, "xgroup-createconsumer", db, key);
+        ctx.ks
+            .notify(notify::STREAM, "xgroup-createconsumer", db, key);
         changes += 1;
     }
     ctx.ks.dirty += changes;
@@ -1250,7 +1333,8 @@ pub fn xclaim(ctx: &mut Ctx) {
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 pub fn xautoclaim(ctx: &mut Ctx) {
     let Some(min_idle) = parse_i64(ctx.arg(4)) else {
-        ctx.out.error("ERR Invalid min-idle-time argument for XAUTOCLAIM");
+        ctx.out
+            .error("ERR Invalid min-idle-time argument for XAUTOCLAIM");
         return;
     };
     let min_idle = min_idle.max(0);
@@ -1289,7 +1373,8 @@ pub fn xautoclaim(ctx: &mut Ctx) {
         return no_key_or_group(ctx.out, key, group_name, "");
     }
     if count as u128 * 16 > AUTOCLAIM_MAX_ALLOC {
-        ctx.out.error("ERR Insufficient memory, failed allocating transient memory, COUNT too high.");
+        ctx.out
+            .error("ERR Insufficient memory, failed allocating transient memory, COUNT too high.");
         return;
     }
     let now = ctx.now_ms();
@@ -1355,7 +1440,11 @@ pub fn xautoclaim(ctx: &mut Ctx) {
         }
         n
     });
-    let cursor = group.pending.range((from, Bound::Unbounded)).next().map_or(StreamId::MIN, |(id, _)| *id);
+    let cursor = group
+        .pending
+        .range((from, Bound::Unbounded))
+        .next()
+        .map_or(StreamId::MIN, |(id, _)| *id);
     let mut head = Out::new(out.proto);
     head.bulk(&cursor.to_bytes());
     out.buf.splice(cursor_at..cursor_at, head.buf);
@@ -1364,7 +1453,8 @@ pub fn xautoclaim(ctx: &mut Ctx) {
         out.bulk(&id.to_bytes());
     }
     if created_consumer {
-        ctx.ks.notify(notify::STREAM, "xgroup-createconsumer", db, key);
+        ctx.ks
+            .notify(notify::STREAM, "xgroup-createconsumer", db, key);
         changes += 1;
     }
     ctx.ks.dirty += changes;
@@ -1431,7 +1521,9 @@ const XINFO_HELP: &[&str] = &[
 
 fn reply_help(out: &mut Out, container: &str, lines: &[&str]) {
     out.array(lines.len() + 3);
-    out.simple(&format!("{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    out.simple(&format!(
+        "{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
     for line in lines {
         out.simple(line);
     }
@@ -1443,7 +1535,8 @@ fn reply_help(out: &mut Out, container: &str, lines: &[&str]) {
 fn entries_read_arg(ctx: &mut Ctx, i: usize) -> Option<Option<i64>> {
     let n = ctx.int_arg(i)?;
     if n < -1 {
-        ctx.out.error("ERR value for ENTRIESREAD must be positive or -1");
+        ctx.out
+            .error("ERR value for ENTRIESREAD must be positive or -1");
         return None;
     }
     Some((n >= 0).then_some(n))
@@ -1511,10 +1604,12 @@ fn xgroup(ctx: &mut Ctx) {
         }
         let s = stream_mut(ctx.ks, db, key);
         if s.groups.contains_key(group_name) {
-            ctx.out.error("BUSYGROUP Consumer Group name already exists");
+            ctx.out
+                .error("BUSYGROUP Consumer Group name already exists");
             return;
         }
-        s.groups.insert(group_name.into(), ConsumerGroup::new(id, entries_read));
+        s.groups
+            .insert(group_name.into(), ConsumerGroup::new(id, entries_read));
         ctx.out.ok();
         ctx.ks.dirty += 1;
         ctx.ks.notify(notify::STREAM, "xgroup-create", db, key);
@@ -1538,7 +1633,10 @@ fn xgroup(ctx: &mut Ctx) {
             };
             entries_read = n;
         }
-        let g = stream_mut(ctx.ks, db, key).groups.get_mut(group_name).expect("checked above");
+        let g = stream_mut(ctx.ks, db, key)
+            .groups
+            .get_mut(group_name)
+            .expect("checked above");
         g.last_id = id;
         g.entries_read = entries_read;
         ctx.out.ok();
@@ -1555,15 +1653,22 @@ fn xgroup(ctx: &mut Ctx) {
         // Readers blocked on the group must learn it is gone.
         ctx.ks.signal_ready(db, key);
     } else if kw(sub, "CREATECONSUMER") && argc == 5 {
-        let g = stream_mut(ctx.ks, db, key).groups.get_mut(group_name).expect("checked above");
+        let g = stream_mut(ctx.ks, db, key)
+            .groups
+            .get_mut(group_name)
+            .expect("checked above");
         let created = g.create_consumer(&arg4, now);
         ctx.out.int(created as i64);
         if created {
             ctx.ks.dirty += 1;
-            ctx.ks.notify(notify::STREAM, "xgroup-createconsumer", db, key);
+            ctx.ks
+                .notify(notify::STREAM, "xgroup-createconsumer", db, key);
         }
     } else if kw(sub, "DELCONSUMER") && argc == 5 {
-        let g = stream_mut(ctx.ks, db, key).groups.get_mut(group_name).expect("checked above");
+        let g = stream_mut(ctx.ks, db, key)
+            .groups
+            .get_mut(group_name)
+            .expect("checked above");
         match g.delete_consumer(&arg4) {
             None => ctx.out.int(0),
             Some(pending) => {
@@ -1583,7 +1688,12 @@ pub fn xinfo_help(ctx: &mut Ctx) {
 }
 
 /// XINFO's key lookup: replies `no such key` or WRONGTYPE and returns None when not a stream.
-fn xinfo_stream_of<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8], out: &mut Out) -> Option<&'k Stream> {
+fn xinfo_stream_of<'k>(
+    ks: &'k mut Keyspace,
+    db: usize,
+    key: &[u8],
+    out: &mut Out,
+) -> Option<&'k Stream> {
     match read_stream(ks, db, key, out) {
         Err(()) => None,
         Ok(None) => {
@@ -1598,12 +1708,15 @@ fn xinfo_stream_of<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8], out: &mut Ou
 fn reply_lag(out: &mut Out, entries: &Entries, group: &ConsumerGroup) {
     let lag = if entries.entries_added == 0 {
         Some(0)
-    } else if let Some(read) =
-        group.entries_read.filter(|_| !entries.range_has_tombstones(Some(group.last_id), None))
+    } else if let Some(read) = group
+        .entries_read
+        .filter(|_| !entries.range_has_tombstones(Some(group.last_id), None))
     {
         Some(entries.entries_added - read)
     } else {
-        entries.estimate_distance(group.last_id).map(|read| entries.entries_added - read)
+        entries
+            .estimate_distance(group.last_id)
+            .map(|read| entries.entries_added - read)
     };
     match lag {
         Some(n) => out.int(n),
@@ -1719,7 +1832,11 @@ pub fn xinfo_stream(ctx: &mut Ctx) {
         }
         return;
     }
-    let limit = if count == 0 { usize::MAX } else { count as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     out.bulk(b"entries");
     reply_range(out, e, StreamId::MIN, StreamId::MAX, count as usize, false);
     out.bulk(b"groups");
@@ -1783,10 +1900,18 @@ mod tests {
     }
 
     fn argv(args: &[&str]) -> Vec<Bytes> {
-        args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
+        args.iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect()
     }
 
-    fn run_with(ks: &mut Keyspace, proto: Protocol, may_block: bool, f: fn(&mut Ctx), args: &[Bytes]) -> Run {
+    fn run_with(
+        ks: &mut Keyspace,
+        proto: Protocol,
+        may_block: bool,
+        f: fn(&mut Ctx),
+        args: &[Bytes],
+    ) -> Run {
         run_ctx(ks, proto, may_block, false, f, args)
     }
 
@@ -1795,14 +1920,25 @@ mod tests {
         run_ctx(ks, proto, true, true, f, args)
     }
 
-    fn run_ctx(ks: &mut Keyspace, proto: Protocol, may_block: bool, retrying: bool, f: fn(&mut Ctx), args: &[Bytes]) -> Run {
+    fn run_ctx(
+        ks: &mut Keyspace,
+        proto: Protocol,
+        may_block: bool,
+        retrying: bool,
+        f: fn(&mut Ctx),
+        args: &[Bytes],
+    ) -> Run {
         let mut out = Out::new(proto);
         let mut ctx = Ctx::new(ks, 0, &mut out, args);
         ctx.may_block = may_block;
         ctx.retrying = retrying;
         f(&mut ctx);
         let (propagate, block) = (ctx.propagate.take(), ctx.block.take());
-        Run { reply: out.buf, propagate, block }
+        Run {
+            reply: out.buf,
+            propagate,
+            block,
+        }
     }
 
     fn run(ks: &mut Keyspace, f: fn(&mut Ctx), args: &[&str]) -> Run {
@@ -1834,10 +1970,16 @@ mod tests {
         let mut ks = keyspace();
         let r = run(&mut ks, xadd, &["XADD", "s", "*", "a", "1"]);
         assert_eq!(r.reply, b"$6\r\n1000-0\r\n");
-        assert_eq!(r.propagate, Some(cmds(&[&["XADD", "s", "1000-0", "a", "1"]])));
+        assert_eq!(
+            r.propagate,
+            Some(cmds(&[&["XADD", "s", "1000-0", "a", "1"]]))
+        );
         let r = run(&mut ks, xadd, &["xadd", "s", "1000-*", "b", "2"]);
         assert_eq!(r.reply, b"$6\r\n1000-1\r\n");
-        assert_eq!(r.propagate, Some(cmds(&[&["xadd", "s", "1000-1", "b", "2"]])));
+        assert_eq!(
+            r.propagate,
+            Some(cmds(&[&["xadd", "s", "1000-1", "b", "2"]]))
+        );
         let r = run(&mut ks, xadd, &["XADD", "s", "2000-0", "c", "3"]);
         assert_eq!(r.propagate, None, "an explicit ID is propagated as sent");
         assert_eq!(
@@ -1848,7 +1990,10 @@ mod tests {
             reply(&mut ks, xadd, &["XADD", "t", "0-0", "a", "1"]),
             "-ERR The ID specified in XADD must be greater than 0-0\r\n"
         );
-        assert_eq!(reply(&mut ks, xadd, &["XADD", "t", "NOMKSTREAM", "*", "a", "1"]), "$-1\r\n");
+        assert_eq!(
+            reply(&mut ks, xadd, &["XADD", "t", "NOMKSTREAM", "*", "a", "1"]),
+            "$-1\r\n"
+        );
         assert!(!ks.exists(0, b"t"));
         assert_eq!(events(&mut ks), vec!["new", "xadd", "xadd", "xadd"]);
         assert_eq!(ks.get(0, b"s").unwrap().encoding(), "stream");
@@ -1862,22 +2007,45 @@ mod tests {
             run(&mut ks, xadd, &["XADD", "s", id, "a", "1"]);
         }
         // The whole (only) node goes, the new entry with it, as Redis does.
-        let r = run(&mut ks, xadd, &["XADD", "s", "MAXLEN", "~", "0", "*", "a", "1"]);
-        assert_eq!(r.propagate, Some(cmds(&[&["XADD", "s", "MAXLEN", "=", "0", "1000-0", "a", "1"]])));
+        let r = run(
+            &mut ks,
+            xadd,
+            &["XADD", "s", "MAXLEN", "~", "0", "*", "a", "1"],
+        );
+        assert_eq!(
+            r.propagate,
+            Some(cmds(&[&[
+                "XADD", "s", "MAXLEN", "=", "0", "1000-0", "a", "1"
+            ]]))
+        );
         assert_eq!(reply(&mut ks, xlen, &["XLEN", "s"]), ":0\r\n");
-        assert_eq!(events(&mut ks), vec!["new", "xadd", "xadd", "xadd", "xadd", "xadd", "xtrim"]);
+        assert_eq!(
+            events(&mut ks),
+            vec!["new", "xadd", "xadd", "xadd", "xadd", "xadd", "xtrim"]
+        );
         for id in ["2000-0", "2001-0"] {
             run(&mut ks, xadd, &["XADD", "s", id, "a", "1"]);
         }
-        let r = run(&mut ks, xadd, &["xadd", "s", "maxlen", "~", "1", "LIMIT", "5", "3000-*", "a", "1"]);
+        let r = run(
+            &mut ks,
+            xadd,
+            &[
+                "xadd", "s", "maxlen", "~", "1", "LIMIT", "5", "3000-*", "a", "1",
+            ],
+        );
         assert_eq!(
             r.propagate,
-            Some(cmds(&[&["xadd", "s", "maxlen", "=", "3", "LIMIT", "5", "3000-0", "a", "1"]]))
+            Some(cmds(&[&[
+                "xadd", "s", "maxlen", "=", "3", "LIMIT", "5", "3000-0", "a", "1"
+            ]]))
         );
         let r = run(&mut ks, xtrim, &["XTRIM", "s", "MINID", "~", "5000"]);
         assert_eq!(r.reply, b":3\r\n");
         let max = StreamId::MAX.to_string();
-        assert_eq!(r.propagate, Some(cmds(&[&["XTRIM", "s", "MINID", "=", &max]])));
+        assert_eq!(
+            r.propagate,
+            Some(cmds(&[&["XTRIM", "s", "MINID", "=", &max]]))
+        );
         let r = run(&mut ks, xtrim, &["XTRIM", "s", "MAXLEN", "~", "0"]);
         assert_eq!((r.reply, r.propagate), (b":0\r\n".to_vec(), None));
     }
@@ -1913,7 +2081,11 @@ mod tests {
         // A replica obeys its primary's rewritten `= n LIMIT m`.
         ks.replica_mode = true;
         assert_eq!(
-            reply(&mut ks, xadd, &["XADD", "s", "MAXLEN", "=", "5", "LIMIT", "5", "1-1", "a", "1"]),
+            reply(
+                &mut ks,
+                xadd,
+                &["XADD", "s", "MAXLEN", "=", "5", "LIMIT", "5", "1-1", "a", "1"]
+            ),
             "$3\r\n1-1\r\n"
         );
     }
@@ -1924,22 +2096,44 @@ mod tests {
         for id in ["1-1", "1-2", "2-0"] {
             run(&mut ks, xadd, &["XADD", "s", id, "f", "v"]);
         }
-        let entry = |id: &str| format!("*2\r\n${}\r\n{id}\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n", id.len());
+        let entry = |id: &str| {
+            format!(
+                "*2\r\n${}\r\n{id}\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+                id.len()
+            )
+        };
         assert_eq!(
             reply(&mut ks, xrange, &["XRANGE", "s", "(1-1", "+"]),
             format!("*2\r\n{}{}", entry("1-2"), entry("2-0"))
         );
         assert_eq!(
-            reply(&mut ks, xrevrange, &["XREVRANGE", "s", "+", "-", "COUNT", "1"]),
+            reply(
+                &mut ks,
+                xrevrange,
+                &["XREVRANGE", "s", "+", "-", "COUNT", "1"]
+            ),
             format!("*1\r\n{}", entry("2-0"))
         );
         assert_eq!(
             reply(&mut ks, xrange, &["XRANGE", "s", "1", "(2"]),
             format!("*3\r\n{}{}{}", entry("1-1"), entry("1-2"), entry("2-0"))
         );
-        assert_eq!(reply(&mut ks, xrange, &["XRANGE", "s", "-", "+", "COUNT", "0"]), "*-1\r\n");
-        assert_eq!(reply(&mut ks, xrange, &["XRANGE", "nokey", "-", "+", "COUNT", "0"]), "*0\r\n");
-        assert_eq!(reply(&mut ks, xrange, &["XRANGE", "s", "(-", "+"]), format!("-{INVALID_ID}\r\n"));
+        assert_eq!(
+            reply(&mut ks, xrange, &["XRANGE", "s", "-", "+", "COUNT", "0"]),
+            "*-1\r\n"
+        );
+        assert_eq!(
+            reply(
+                &mut ks,
+                xrange,
+                &["XRANGE", "nokey", "-", "+", "COUNT", "0"]
+            ),
+            "*0\r\n"
+        );
+        assert_eq!(
+            reply(&mut ks, xrange, &["XRANGE", "s", "(-", "+"]),
+            format!("-{INVALID_ID}\r\n")
+        );
         assert_eq!(
             reply(&mut ks, xrange, &["XRANGE", "s", "-", "(0-0"]),
             "-ERR invalid end ID for the interval\r\n"
@@ -1959,16 +2153,28 @@ mod tests {
         }
         ks.notifications.clear();
         ks.watch(7, 0, b"s");
-        assert_eq!(reply(&mut ks, xdel, &["XDEL", "s", "1-1", "3-1", "9-9"]), ":2\r\n");
+        assert_eq!(
+            reply(&mut ks, xdel, &["XDEL", "s", "1-1", "3-1", "9-9"]),
+            ":2\r\n"
+        );
         assert_eq!(ks.invalidated_watchers, vec![7]);
         assert_eq!(events(&mut ks), vec!["xdel"]);
-        let Some(Value::Stream(s)) = ks.get(0, b"s") else { panic!() };
+        let Some(Value::Stream(s)) = ks.get(0, b"s") else {
+            panic!()
+        };
         assert_eq!(
-            (s.entries.first_id, s.entries.max_deleted_id, s.entries.length),
+            (
+                s.entries.first_id,
+                s.entries.max_deleted_id,
+                s.entries.length
+            ),
             (StreamId::new(2, 1), StreamId::new(3, 1), 1)
         );
         assert_eq!(reply(&mut ks, xdel, &["XDEL", "nokey", "bad"]), ":0\r\n");
-        assert_eq!(reply(&mut ks, xdel, &["XDEL", "s", "bad"]), format!("-{INVALID_ID}\r\n"));
+        assert_eq!(
+            reply(&mut ks, xdel, &["XDEL", "s", "bad"]),
+            format!("-{INVALID_ID}\r\n")
+        );
     }
 
     /// A stream `s` with entries 1-1, 2-1, 3-1 and group `g` at 0.
@@ -1977,7 +2183,10 @@ mod tests {
         for id in ["1-1", "2-1", "3-1"] {
             run(&mut ks, xadd, &["XADD", "s", id, "a", "1"]);
         }
-        assert_eq!(reply(&mut ks, xgroup_create, &["XGROUP", "CREATE", "s", "g", "0"]), "+OK\r\n");
+        assert_eq!(
+            reply(&mut ks, xgroup_create, &["XGROUP", "CREATE", "s", "g", "0"]),
+            "+OK\r\n"
+        );
         ks.notifications.clear();
         ks
     }
@@ -2005,16 +2214,54 @@ mod tests {
     fn xreadgroup_propagates_claims_setid_and_consumer_creation() {
         let mut ks = with_group();
         ks.watch(7, 0, b"s");
-        let r =
-            run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c1", "COUNT", "2", "STREAMS", "s", ">"]);
-        assert!(r.reply.starts_with(b"*1\r\n*2\r\n$1\r\ns\r\n*2\r\n*2\r\n$3\r\n1-1\r\n"));
-        assert_eq!(r.propagate, Some(vec![claim("c1", "1-1", "1", "1-1"), claim("c1", "2-1", "1", "2-1")]));
+        let r = run(
+            &mut ks,
+            xreadgroup,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c1",
+                "COUNT",
+                "2",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+        );
+        assert!(r
+            .reply
+            .starts_with(b"*1\r\n*2\r\n$1\r\ns\r\n*2\r\n*2\r\n$3\r\n1-1\r\n"));
+        assert_eq!(
+            r.propagate,
+            Some(vec![
+                claim("c1", "1-1", "1", "1-1"),
+                claim("c1", "2-1", "1", "2-1")
+            ])
+        );
         assert_eq!(events(&mut ks), vec!["xgroup-createconsumer"]);
         // History reads and reads with nothing new propagate nothing.
-        let r = run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"]);
+        let r = run(
+            &mut ks,
+            xreadgroup,
+            &["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"],
+        );
         assert_eq!(r.propagate, Some(vec![]));
         // NOACK: the new consumer and the group's position, as Redis 7.0 sends them.
-        let r = run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c3", "NOACK", "STREAMS", "s", ">"]);
+        let r = run(
+            &mut ks,
+            xreadgroup,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c3",
+                "NOACK",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+        );
         assert_eq!(
             r.propagate,
             Some(cmds(&[
@@ -2022,9 +2269,16 @@ mod tests {
                 &["XGROUP", "SETID", "s", "g", "3-1", "ENTRIESREAD", "3"]
             ]))
         );
-        let r = run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c4", "STREAMS", "s", ">"]);
+        let r = run(
+            &mut ks,
+            xreadgroup,
+            &["XREADGROUP", "GROUP", "g", "c4", "STREAMS", "s", ">"],
+        );
         assert_eq!((r.reply, r.propagate), (b"*-1\r\n".to_vec(), Some(vec![])));
-        assert!(ks.invalidated_watchers.is_empty(), "group reads do not touch the key");
+        assert!(
+            ks.invalidated_watchers.is_empty(),
+            "group reads do not touch the key"
+        );
         assert_eq!(
             reply(&mut ks, xpending, &["XPENDING", "s", "g"]),
             "*4\r\n:2\r\n$3\r\n1-1\r\n$3\r\n2-1\r\n*1\r\n*2\r\n$2\r\nc1\r\n$1\r\n2\r\n"
@@ -2039,7 +2293,11 @@ mod tests {
     #[test]
     fn blocking_reads_block_with_pinned_arguments() {
         let mut ks = with_group();
-        let r = run(&mut ks, xread, &["XREAD", "BLOCK", "100", "STREAMS", "s", "nokey", "$", "$"]);
+        let r = run(
+            &mut ks,
+            xread,
+            &["XREAD", "BLOCK", "100", "STREAMS", "s", "nokey", "$", "$"],
+        );
         assert!(r.reply.is_empty(), "a blocking command writes no reply");
         let block = r.block.expect("blocked");
         assert_eq!(block.keys, argv(&["s", "nokey"]));
@@ -2063,7 +2321,10 @@ mod tests {
         // The re-run serves once data arrived.
         run(&mut ks, xadd, &["XADD", "s", "4-1", "b", "2"]);
         let r = rerun(&mut ks, Protocol::Resp3, xread, &retry);
-        assert_eq!(r.reply, b"%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n4-1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
+        assert_eq!(
+            r.reply,
+            b"%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n4-1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
         // A key that stops being a stream keeps a blocked XREAD waiting.
         ks.set(0, b"s", Value::string(b"x"), false);
         let r = rerun(&mut ks, Protocol::Resp2, xread, &retry);
@@ -2073,9 +2334,26 @@ mod tests {
     #[test]
     fn blocked_group_readers_learn_the_group_or_key_is_gone() {
         let mut ks = with_group();
-        run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]);
-        let r =
-            run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS", "s", ">"]);
+        run(
+            &mut ks,
+            xreadgroup,
+            &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"],
+        );
+        let r = run(
+            &mut ks,
+            xreadgroup,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c2",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+        );
         let block = r.block.expect("blocked");
         assert_eq!(block.deadline_ms, None);
         let retry = block.retry_argv.unwrap();
@@ -2083,10 +2361,19 @@ mod tests {
             &retry[1..],
             &argv(&["GROUP", "g", "c2", "BLOCK", "0", "COUNT", "1000", "STREAMS", "s", ">"])[..]
         );
-        let Some(Value::Stream(s)) = ks.get(0, b"s") else { panic!() };
-        assert!(!s.groups[&b"g"[..]].consumers.contains_key(&b"c2"[..]), "no consumer until served");
-        ks.blocking_keys.insert((0, crate::keyspace::Key::from(&b"s"[..])));
-        assert_eq!(reply(&mut ks, xgroup_destroy, &["XGROUP", "DESTROY", "s", "g"]), ":1\r\n");
+        let Some(Value::Stream(s)) = ks.get(0, b"s") else {
+            panic!()
+        };
+        assert!(
+            !s.groups[&b"g"[..]].consumers.contains_key(&b"c2"[..]),
+            "no consumer until served"
+        );
+        ks.blocking_keys
+            .insert((0, crate::keyspace::Key::from(&b"s"[..])));
+        assert_eq!(
+            reply(&mut ks, xgroup_destroy, &["XGROUP", "DESTROY", "s", "g"]),
+            ":1\r\n"
+        );
         assert_eq!(ks.ready_keys, vec![(0, Bytes::from_static(b"s"))]);
         let r = rerun(&mut ks, Protocol::Resp2, xreadgroup, &retry);
         assert_eq!(r.reply, format!("-{BLOCKED_GROUP_GONE}\r\n").into_bytes());
@@ -2094,7 +2381,11 @@ mod tests {
         let r = rerun(&mut ks, Protocol::Resp2, xreadgroup, &retry);
         assert_eq!(r.reply, format!("-{BLOCKED_KEY_GONE}\r\n").into_bytes());
         // The same command sent by a client gets the ordinary error.
-        let r = run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"]);
+        let r = run(
+            &mut ks,
+            xreadgroup,
+            &["XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"],
+        );
         assert_eq!(
             r.reply,
             b"-NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option\r\n"
@@ -2104,38 +2395,88 @@ mod tests {
     #[test]
     fn xclaim_and_xautoclaim_propagate_what_they_change() {
         let mut ks = with_group();
-        run(&mut ks, xreadgroup, &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]);
+        run(
+            &mut ks,
+            xreadgroup,
+            &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"],
+        );
         ks.now_ms = 2000;
-        let r = run(&mut ks, xclaim, &["XCLAIM", "s", "g", "c2", "0", "01-1", "2-1", "JUSTID"]);
+        let r = run(
+            &mut ks,
+            xclaim,
+            &["XCLAIM", "s", "g", "c2", "0", "01-1", "2-1", "JUSTID"],
+        );
         assert_eq!(r.reply, b"*2\r\n$3\r\n1-1\r\n$3\r\n2-1\r\n");
         let mut first = claim("c2", "01-1", "1", "3-1");
         first[7] = Bytes::from_static(b"2000");
         let mut second = claim("c2", "2-1", "1", "3-1");
         second[7] = Bytes::from_static(b"2000");
-        assert_eq!(r.propagate, Some(vec![first, second]), "the ID as the client wrote it");
+        assert_eq!(
+            r.propagate,
+            Some(vec![first, second]),
+            "the ID as the client wrote it"
+        );
         // Nothing claimable, but LASTID moves the group: only SETID goes out.
-        let r = run(&mut ks, xclaim, &["XCLAIM", "s", "g", "c2", "100000", "1-1", "LASTID", "50-0"]);
+        let r = run(
+            &mut ks,
+            xclaim,
+            &["XCLAIM", "s", "g", "c2", "100000", "1-1", "LASTID", "50-0"],
+        );
         assert_eq!(r.reply, b"*0\r\n");
-        assert_eq!(r.propagate, Some(cmds(&[&["XGROUP", "SETID", "s", "g", "50-0", "ENTRIESREAD", "3"]])));
+        assert_eq!(
+            r.propagate,
+            Some(cmds(&[&[
+                "XGROUP",
+                "SETID",
+                "s",
+                "g",
+                "50-0",
+                "ENTRIESREAD",
+                "3"
+            ]]))
+        );
         // Deleted entries leave the PEL (and count towards COUNT).
         run(&mut ks, xdel, &["XDEL", "s", "1-1"]);
-        let r = run(&mut ks, xautoclaim, &["XAUTOCLAIM", "s", "g", "c3", "0", "0", "COUNT", "1"]);
+        let r = run(
+            &mut ks,
+            xautoclaim,
+            &["XAUTOCLAIM", "s", "g", "c3", "0", "0", "COUNT", "1"],
+        );
         assert_eq!(r.reply, b"*3\r\n$3\r\n2-1\r\n*0\r\n*1\r\n$3\r\n1-1\r\n");
         let mut gone = claim("c2", "1-1", "1", "50-0");
         gone[7] = Bytes::from_static(b"2000");
         assert_eq!(r.propagate, Some(vec![gone]));
-        let r = run(&mut ks, xautoclaim, &["XAUTOCLAIM", "s", "g", "c3", "0", "0", "JUSTID"]);
-        assert_eq!(r.reply, b"*3\r\n$3\r\n0-0\r\n*2\r\n$3\r\n2-1\r\n$3\r\n3-1\r\n*0\r\n");
+        let r = run(
+            &mut ks,
+            xautoclaim,
+            &["XAUTOCLAIM", "s", "g", "c3", "0", "0", "JUSTID"],
+        );
         assert_eq!(
-            reply(&mut ks, xclaim, &["XCLAIM", "s", "g", "c", "0", "1-1", "FOO"]),
+            r.reply,
+            b"*3\r\n$3\r\n0-0\r\n*2\r\n$3\r\n2-1\r\n$3\r\n3-1\r\n*0\r\n"
+        );
+        assert_eq!(
+            reply(
+                &mut ks,
+                xclaim,
+                &["XCLAIM", "s", "g", "c", "0", "1-1", "FOO"]
+            ),
             "-ERR Unrecognized XCLAIM option 'FOO'\r\n"
         );
         assert_eq!(
-            reply(&mut ks, xautoclaim, &["XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "0"]),
+            reply(
+                &mut ks,
+                xautoclaim,
+                &["XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "0"]
+            ),
             "-ERR COUNT must be > 0\r\n"
         );
         assert_eq!(
-            reply(&mut ks, xautoclaim, &["XAUTOCLAIM", "s", "nog", "c", "0", "0"]),
+            reply(
+                &mut ks,
+                xautoclaim,
+                &["XAUTOCLAIM", "s", "nog", "c", "0", "0"]
+            ),
             "-NOGROUP No such key 's' or consumer group 'nog'\r\n"
         );
     }
@@ -2150,7 +2491,11 @@ mod tests {
         );
         ks.watch(7, 0, b"s");
         assert_eq!(
-            reply(&mut ks, xgroup_create, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]),
+            reply(
+                &mut ks,
+                xgroup_create,
+                &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]
+            ),
             "+OK\r\n"
         );
         assert_eq!(
@@ -2166,23 +2511,63 @@ mod tests {
             "-NOGROUP No such consumer group 'nog' for key name 's'\r\n"
         );
         assert_eq!(
-            reply(&mut ks, xgroup_setid, &["XGROUP", "SETID", "s", "g", "0", "ENTRIESREAD", "-2"]),
+            reply(
+                &mut ks,
+                xgroup_setid,
+                &["XGROUP", "SETID", "s", "g", "0", "ENTRIESREAD", "-2"]
+            ),
             "-ERR value for ENTRIESREAD must be positive or -1\r\n"
         );
-        assert_eq!(reply(&mut ks, xgroup_setid, &["XGROUP", "SETID", "s", "g", "-"]), "+OK\r\n");
         assert_eq!(
-            reply(&mut ks, xgroup_createconsumer, &["XGROUP", "CREATECONSUMER", "s", "g", "c"]),
+            reply(&mut ks, xgroup_setid, &["XGROUP", "SETID", "s", "g", "-"]),
+            "+OK\r\n"
+        );
+        assert_eq!(
+            reply(
+                &mut ks,
+                xgroup_createconsumer,
+                &["XGROUP", "CREATECONSUMER", "s", "g", "c"]
+            ),
             ":1\r\n"
         );
         assert_eq!(
-            reply(&mut ks, xgroup_createconsumer, &["XGROUP", "CREATECONSUMER", "s", "g", "c"]),
+            reply(
+                &mut ks,
+                xgroup_createconsumer,
+                &["XGROUP", "CREATECONSUMER", "s", "g", "c"]
+            ),
             ":0\r\n"
         );
-        assert_eq!(reply(&mut ks, xgroup_delconsumer, &["XGROUP", "DELCONSUMER", "s", "g", "c"]), ":0\r\n");
-        assert_eq!(reply(&mut ks, xgroup_destroy, &["XGROUP", "DESTROY", "s", "g"]), ":1\r\n");
-        assert_eq!(reply(&mut ks, xgroup_destroy, &["XGROUP", "DESTROY", "s", "g"]), ":0\r\n");
         assert_eq!(
-            reply(&mut ks, xsetid, &["XSETID", "s", "5-0", "ENTRIESADDED", "3", "MAXDELETEDID", "1-0"]),
+            reply(
+                &mut ks,
+                xgroup_delconsumer,
+                &["XGROUP", "DELCONSUMER", "s", "g", "c"]
+            ),
+            ":0\r\n"
+        );
+        assert_eq!(
+            reply(&mut ks, xgroup_destroy, &["XGROUP", "DESTROY", "s", "g"]),
+            ":1\r\n"
+        );
+        assert_eq!(
+            reply(&mut ks, xgroup_destroy, &["XGROUP", "DESTROY", "s", "g"]),
+            ":0\r\n"
+        );
+        assert_eq!(
+            reply(
+                &mut ks,
+                xsetid,
+                &[
+                    "XSETID",
+                    "s",
+                    "5-0",
+                    "ENTRIESADDED",
+                    "3",
+                    "MAXDELETEDID",
+                    "1-0"
+                ]
+            ),
             "+OK\r\n"
         );
         assert_eq!(
@@ -2197,37 +2582,64 @@ mod tests {
                 "xsetid"
             ]
         );
-        assert!(ks.invalidated_watchers.is_empty(), "as in Redis, group changes do not break WATCH");
-        assert_eq!(reply(&mut ks, xsetid, &["XSETID", "nokey", "1-0"]), "-ERR no such key\r\n");
-        assert!(reply(&mut ks, xgroup_help, &["XGROUP", "HELP"]).starts_with("*17\r\n+XGROUP <subcommand>"));
-        assert!(reply(&mut ks, xinfo_help, &["XINFO", "HELP"]).starts_with("*9\r\n+XINFO <subcommand>"));
+        assert!(
+            ks.invalidated_watchers.is_empty(),
+            "as in Redis, group changes do not break WATCH"
+        );
+        assert_eq!(
+            reply(&mut ks, xsetid, &["XSETID", "nokey", "1-0"]),
+            "-ERR no such key\r\n"
+        );
+        assert!(reply(&mut ks, xgroup_help, &["XGROUP", "HELP"])
+            .starts_with("*17\r\n+XGROUP <subcommand>"));
+        assert!(
+            reply(&mut ks, xinfo_help, &["XINFO", "HELP"]).starts_with("*9\r\n+XINFO <subcommand>")
+        );
     }
 
     #[test]
     fn xinfo_stream_shapes() {
         let mut ks = keyspace();
-        run(&mut ks, xgroup_create, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        run(
+            &mut ks,
+            xgroup_create,
+            &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
+        );
         let want = "*20\r\n$6\r\nlength\r\n:0\r\n$15\r\nradix-tree-keys\r\n:0\r\n$16\r\nradix-tree-nodes\r\n:1\r\n\
                     $17\r\nlast-generated-id\r\n$3\r\n0-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-0\r\n\
                     $13\r\nentries-added\r\n:0\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n0-0\r\n$6\r\ngroups\r\n:1\r\n\
                     $11\r\nfirst-entry\r\n$-1\r\n$10\r\nlast-entry\r\n$-1\r\n";
-        assert_eq!(reply(&mut ks, xinfo_stream, &["XINFO", "STREAM", "s"]), want);
-        let r =
-            run_with(&mut ks, Protocol::Resp3, true, xinfo_stream, &argv(&["XINFO", "STREAM", "s", "FULL"]));
+        assert_eq!(
+            reply(&mut ks, xinfo_stream, &["XINFO", "STREAM", "s"]),
+            want
+        );
+        let r = run_with(
+            &mut ks,
+            Protocol::Resp3,
+            true,
+            xinfo_stream,
+            &argv(&["XINFO", "STREAM", "s", "FULL"]),
+        );
         assert!(r.reply.starts_with(b"%9\r\n$6\r\nlength\r\n:0\r\n"));
         assert!(r.reply.ends_with(
             b"$6\r\ngroups\r\n*1\r\n%7\r\n$4\r\nname\r\n$1\r\ng\r\n$17\r\nlast-delivered-id\r\n$3\r\n0-0\r\n\
               $12\r\nentries-read\r\n_\r\n$3\r\nlag\r\n:0\r\n$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n\
               $9\r\nconsumers\r\n*0\r\n"
         ));
-        assert_eq!(reply(&mut ks, xinfo_stream, &["XINFO", "STREAM", "nokey"]), "-ERR no such key\r\n");
+        assert_eq!(
+            reply(&mut ks, xinfo_stream, &["XINFO", "STREAM", "nokey"]),
+            "-ERR no such key\r\n"
+        );
         assert_eq!(
             reply(&mut ks, xinfo_stream, &["XINFO", "STREAM", "s", "FULL", "COUNT"]),
             "-ERR unknown subcommand or wrong number of arguments for 'STREAM'. Try XINFO HELP.\r\n"
         );
         ks.set(0, b"str", Value::string(b"x"), false);
         for (f, args) in [
-            (xinfo_stream as fn(&mut Ctx), &["XINFO", "STREAM", "str"][..]),
+            (
+                xinfo_stream as fn(&mut Ctx),
+                &["XINFO", "STREAM", "str"][..],
+            ),
             (xlen, &["XLEN", "str"]),
             (xrange, &["XRANGE", "str", "-", "+"]),
             (xadd, &["XADD", "str", "*", "a", "1"]),
@@ -2236,14 +2648,21 @@ mod tests {
             (xpending, &["XPENDING", "str", "g"]),
             (xgroup_create, &["XGROUP", "CREATE", "str", "g", "$"]),
         ] {
-            assert_eq!(reply(&mut ks, f, args), format!("-{WRONGTYPE}\r\n"), "{args:?}");
+            assert_eq!(
+                reply(&mut ks, f, args),
+                format!("-{WRONGTYPE}\r\n"),
+                "{args:?}"
+            );
         }
     }
 
     /// The command function for a propagated (or client) command.
     fn handler(argv: &[Bytes]) -> fn(&mut Ctx) {
         let name = String::from_utf8_lossy(&argv[0]).to_ascii_uppercase();
-        let sub = argv.get(1).map(|a| String::from_utf8_lossy(a).to_ascii_uppercase()).unwrap_or_default();
+        let sub = argv
+            .get(1)
+            .map(|a| String::from_utf8_lossy(a).to_ascii_uppercase())
+            .unwrap_or_default();
         match (name.as_str(), sub.as_str()) {
             ("XADD", _) => xadd,
             ("XDEL", _) => xdel,
@@ -2269,7 +2688,9 @@ mod tests {
     /// counters, and per group its position and PEL (not the read counters or consumers that
     /// own nothing, which Redis 7.0 does not propagate).
     fn replicated_view(ks: &mut Keyspace) -> Option<(Vec<String>, Vec<GroupView>)> {
-        let Some(Value::Stream(s)) = ks.get(0, b"s") else { return None };
+        let Some(Value::Stream(s)) = ks.get(0, b"s") else {
+            return None;
+        };
         let groups = s
             .groups
             .iter()
@@ -2290,7 +2711,10 @@ mod tests {
             "{} {} {} {} {}",
             e.length, e.last_id, e.first_id, e.max_deleted_id, e.entries_added
         )];
-        entries.extend(e.iter().map(|x| format!("{} {:?}", x.id, x.pairs().collect::<Vec<_>>())));
+        entries.extend(
+            e.iter()
+                .map(|x| format!("{} {:?}", x.id, x.pairs().collect::<Vec<_>>())),
+        );
         Some((entries, groups))
     }
 
@@ -2306,12 +2730,21 @@ mod tests {
             };
             // The replica cuts its nodes differently: approximate trims must arrive exact.
             let (mut primary, mut replica) = (keyspace(), keyspace());
-            primary.limits = EncodingLimits { stream_node_max_entries: 3, ..EncodingLimits::default() };
-            replica.limits = EncodingLimits { stream_node_max_entries: 5, ..EncodingLimits::default() };
+            primary.limits = EncodingLimits {
+                stream_node_max_entries: 3,
+                ..EncodingLimits::default()
+            };
+            replica.limits = EncodingLimits {
+                stream_node_max_entries: 5,
+                ..EncodingLimits::default()
+            };
             replica.replica_mode = true;
             for _ in 0..300 {
-                let (c, g, id) =
-                    (format!("c{}", next(3)), format!("g{}", next(2)), format!("{}-{}", next(40), next(2)));
+                let (c, g, id) = (
+                    format!("c{}", next(3)),
+                    format!("g{}", next(2)),
+                    format!("{}-{}", next(40), next(2)),
+                );
                 let args: Vec<String> = match next(12) {
                     0..=2 => {
                         let mut a = vec!["XADD".to_string(), "s".into()];
@@ -2324,12 +2757,37 @@ mod tests {
                         a
                     }
                     3 => vec!["XDEL".into(), "s".into(), id],
-                    4 => vec!["XTRIM".into(), "s".into(), "MAXLEN".into(), "~".into(), next(10).to_string()],
-                    5 => vec!["XGROUP".into(), "CREATE".into(), "s".into(), g, "0".into(), "MKSTREAM".into()],
-                    6 => vec!["XGROUP".into(), "SETID".into(), "s".into(), g, next(40).to_string()],
+                    4 => vec![
+                        "XTRIM".into(),
+                        "s".into(),
+                        "MAXLEN".into(),
+                        "~".into(),
+                        next(10).to_string(),
+                    ],
+                    5 => vec![
+                        "XGROUP".into(),
+                        "CREATE".into(),
+                        "s".into(),
+                        g,
+                        "0".into(),
+                        "MKSTREAM".into(),
+                    ],
+                    6 => vec![
+                        "XGROUP".into(),
+                        "SETID".into(),
+                        "s".into(),
+                        g,
+                        next(40).to_string(),
+                    ],
                     7 => {
-                        let mut a =
-                            vec!["XREADGROUP".into(), "GROUP".into(), g, c, "COUNT".into(), "2".into()];
+                        let mut a = vec![
+                            "XREADGROUP".into(),
+                            "GROUP".into(),
+                            g,
+                            c,
+                            "COUNT".into(),
+                            "2".into(),
+                        ];
                         if next(4) == 0 {
                             a.push("NOACK".into());
                         }
@@ -2370,8 +2828,12 @@ mod tests {
                     None => vec![],
                 };
                 for cmd in sent {
-                    let applied = run_with(&mut replica, Protocol::Resp2, true, handler(&cmd), &cmd);
-                    assert!(!applied.reply.starts_with(b"-"), "seed {seed}: {args:?} sent {cmd:?} failed");
+                    let applied =
+                        run_with(&mut replica, Protocol::Resp2, true, handler(&cmd), &cmd);
+                    assert!(
+                        !applied.reply.starts_with(b"-"),
+                        "seed {seed}: {args:?} sent {cmd:?} failed"
+                    );
                 }
                 assert_eq!(
                     replicated_view(&mut primary),

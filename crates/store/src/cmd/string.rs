@@ -30,7 +30,8 @@ pub fn expire_arg_to_abs_ms(ctx: &mut Ctx, raw: &[u8], unit: ExpireUnit, cmd: &s
     };
     let seconds = matches!(unit, ExpireUnit::Ex | ExpireUnit::ExAt);
     if v <= 0 || (seconds && v > i64::MAX / 1000) {
-        ctx.out.error(&format!("ERR invalid expire time in '{cmd}' command"));
+        ctx.out
+            .error(&format!("ERR invalid expire time in '{cmd}' command"));
         return None;
     }
     let mut ms = if seconds { v * 1000 } else { v };
@@ -38,7 +39,8 @@ pub fn expire_arg_to_abs_ms(ctx: &mut Ctx, raw: &[u8], unit: ExpireUnit, cmd: &s
         ms = ms.wrapping_add(ctx.now_ms());
     }
     if ms <= 0 {
-        ctx.out.error(&format!("ERR invalid expire time in '{cmd}' command"));
+        ctx.out
+            .error(&format!("ERR invalid expire time in '{cmd}' command"));
         return None;
     }
     Some(ms)
@@ -160,7 +162,9 @@ pub fn setnx(ctx: &mut Ctx) {
 }
 
 fn set_with_expire(ctx: &mut Ctx, unit: ExpireUnit, cmd: &str) {
-    let Some(ms) = expire_arg_to_abs_ms(ctx, ctx.arg(2), unit, cmd) else { return };
+    let Some(ms) = expire_arg_to_abs_ms(ctx, ctx.arg(2), unit, cmd) else {
+        return;
+    };
     let key = ctx.arg(1);
     ctx.ks.set(ctx.db, key, Value::string(ctx.arg(3)), false);
     ctx.ks.changed(ctx.db, key, notify::STRING, "set");
@@ -194,7 +198,11 @@ pub fn getset(ctx: &mut Ctx) {
     }
     ctx.ks.set(ctx.db, key, Value::string(ctx.arg(2)), false);
     ctx.ks.changed(ctx.db, key, notify::STRING, "set");
-    ctx.propagate_as(vec![Bytes::from_static(b"SET"), ctx.argv[1].clone(), ctx.argv[2].clone()]);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"SET"),
+        ctx.argv[1].clone(),
+        ctx.argv[2].clone(),
+    ]);
 }
 
 /// GETDEL key
@@ -217,10 +225,15 @@ pub fn getex(ctx: &mut Ctx) {
     while j < ctx.argv.len() {
         let opt = ctx.arg(j);
         let has_next = j + 1 < ctx.argv.len();
-        let unit = [("ex", ExpireUnit::Ex), ("px", ExpireUnit::Px), ("exat", ExpireUnit::ExAt), ("pxat", ExpireUnit::PxAt)]
-            .into_iter()
-            .find(|(name, _)| eq_ic(opt, name))
-            .map(|(_, u)| u);
+        let unit = [
+            ("ex", ExpireUnit::Ex),
+            ("px", ExpireUnit::Px),
+            ("exat", ExpireUnit::ExAt),
+            ("pxat", ExpireUnit::PxAt),
+        ]
+        .into_iter()
+        .find(|(name, _)| eq_ic(opt, name))
+        .map(|(_, u)| u);
         if eq_ic(opt, "persist") && expire.is_none() {
             persist = true;
         } else if let (Some(u), true) = (unit, has_next) {
@@ -254,7 +267,11 @@ pub fn getex(ctx: &mut Ctx) {
         } else {
             ctx.ks.set_expire(ctx.db, key, ms);
             ctx.ks.changed(ctx.db, key, notify::GENERIC, "expire");
-            ctx.propagate_as(vec![Bytes::from_static(b"PEXPIREAT"), ctx.argv[1].clone(), int_bytes(ms)]);
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                ctx.argv[1].clone(),
+                int_bytes(ms),
+            ]);
         }
     } else if persist && ctx.ks.persist(ctx.db, key) {
         ctx.ks.changed(ctx.db, key, notify::GENERIC, "persist");
@@ -279,7 +296,9 @@ pub fn mget(ctx: &mut Ctx) {
 
 fn check_pairs(ctx: &mut Ctx, name: &str) -> bool {
     if ctx.argv.len().is_multiple_of(2) {
-        ctx.out.error(&format!("ERR wrong number of arguments for '{name}' command"));
+        ctx.out.error(&format!(
+            "ERR wrong number of arguments for '{name}' command"
+        ));
         return false;
     }
     true
@@ -292,7 +311,8 @@ pub fn mset(ctx: &mut Ctx) {
     }
     for i in (1..ctx.argv.len()).step_by(2) {
         let key = ctx.arg(i);
-        ctx.ks.set(ctx.db, key, Value::string(ctx.arg(i + 1)), false);
+        ctx.ks
+            .set(ctx.db, key, Value::string(ctx.arg(i + 1)), false);
         ctx.ks.changed(ctx.db, key, notify::STRING, "set");
     }
     ctx.out.ok();
@@ -310,7 +330,8 @@ pub fn msetnx(ctx: &mut Ctx) {
     }
     for i in (1..ctx.argv.len()).step_by(2) {
         let key = ctx.arg(i);
-        ctx.ks.set(ctx.db, key, Value::string(ctx.arg(i + 1)), false);
+        ctx.ks
+            .set(ctx.db, key, Value::string(ctx.arg(i + 1)), false);
         ctx.ks.changed(ctx.db, key, notify::STRING, "set");
     }
     ctx.out.int(1);
@@ -354,8 +375,12 @@ pub fn strlen(ctx: &mut Ctx) {
 
 /// GETRANGE key start end (and its old name SUBSTR)
 pub fn getrange(ctx: &mut Ctx) {
-    let Some(mut start) = ctx.int_arg(2) else { return };
-    let Some(mut end) = ctx.int_arg(3) else { return };
+    let Some(mut start) = ctx.int_arg(2) else {
+        return;
+    };
+    let Some(mut end) = ctx.int_arg(3) else {
+        return;
+    };
     let key = ctx.arg(1);
     let bytes = match ctx.ks.get(ctx.db, key) {
         None => return ctx.out.bulk(b""),
@@ -392,7 +417,9 @@ pub fn setrange(ctx: &mut Ctx) {
     let key = ctx.arg(1);
     let patch = ctx.arg(3);
     let max = ctx.ks.max_string_len;
-    let fits = (offset as u64).checked_add(patch.len() as u64).is_some_and(|n| n <= max);
+    let fits = (offset as u64)
+        .checked_add(patch.len() as u64)
+        .is_some_and(|n| n <= max);
     let new_len = match ctx.ks.get_mut(ctx.db, key) {
         None => {
             if patch.is_empty() {

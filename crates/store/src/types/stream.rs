@@ -25,7 +25,10 @@ impl StreamId {
     /// `0-0`, below every valid entry ID.
     pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
     /// The largest ID.
-    pub const MAX: StreamId = StreamId { ms: u64::MAX, seq: u64::MAX };
+    pub const MAX: StreamId = StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
 
     /// The ID `ms-seq`.
     pub const fn new(ms: u64, seq: u64) -> StreamId {
@@ -91,7 +94,12 @@ pub struct ParsedId {
 /// Parses an ID argument as Redis's `streamGenericParseIDOrReply`: `ms-seq` or `ms` (the
 /// sequence then being `missing_seq`), `-` and `+` unless `strict`, and `ms-*` when
 /// `allow_auto_seq` (XADD). Each part is read like C's `string2ull`, quirks included.
-pub fn parse_id(arg: &[u8], missing_seq: u64, strict: bool, allow_auto_seq: bool) -> Option<ParsedId> {
+pub fn parse_id(
+    arg: &[u8],
+    missing_seq: u64,
+    strict: bool,
+    allow_auto_seq: bool,
+) -> Option<ParsedId> {
     if arg.len() > 127 {
         return None;
     }
@@ -104,8 +112,15 @@ pub fn parse_id(arg: &[u8], missing_seq: u64, strict: bool, allow_auto_seq: bool
         if strict {
             return None;
         }
-        let id = if s == b"-" { StreamId::MIN } else { StreamId::MAX };
-        return Some(ParsedId { id, seq_given: true });
+        let id = if s == b"-" {
+            StreamId::MIN
+        } else {
+            StreamId::MAX
+        };
+        return Some(ParsedId {
+            id,
+            seq_given: true,
+        });
     }
     let (ms_part, seq_part) = match s.iter().position(|&b| b == b'-') {
         Some(dash) => (&s[..dash], Some(&s[dash + 1..])),
@@ -113,9 +128,18 @@ pub fn parse_id(arg: &[u8], missing_seq: u64, strict: bool, allow_auto_seq: bool
     };
     let ms = string_to_u64(ms_part)?;
     match seq_part {
-        Some(b"*") if allow_auto_seq => Some(ParsedId { id: StreamId::new(ms, 0), seq_given: false }),
-        Some(part) => Some(ParsedId { id: StreamId::new(ms, string_to_u64(part)?), seq_given: true }),
-        None => Some(ParsedId { id: StreamId::new(ms, missing_seq), seq_given: true }),
+        Some(b"*") if allow_auto_seq => Some(ParsedId {
+            id: StreamId::new(ms, 0),
+            seq_given: false,
+        }),
+        Some(part) => Some(ParsedId {
+            id: StreamId::new(ms, string_to_u64(part)?),
+            seq_given: true,
+        }),
+        None => Some(ParsedId {
+            id: StreamId::new(ms, missing_seq),
+            seq_given: true,
+        }),
     }
 }
 
@@ -298,9 +322,25 @@ impl Node {
         let flags_at = r.pos;
         let flags = self.records[flags_at];
         r.pos += 1;
-        let id = StreamId::new(key.ms.wrapping_add(r.varint()), key.seq.wrapping_add(r.varint()));
-        let pairs = if flags & FLAG_SAME_FIELDS != 0 { self.master_count } else { r.varint() as usize };
-        (Record { flags_at, flags, id, pairs, items: &self.records[r.pos..end] }, end)
+        let id = StreamId::new(
+            key.ms.wrapping_add(r.varint()),
+            key.seq.wrapping_add(r.varint()),
+        );
+        let pairs = if flags & FLAG_SAME_FIELDS != 0 {
+            self.master_count
+        } else {
+            r.varint() as usize
+        };
+        (
+            Record {
+                flags_at,
+                flags,
+                id,
+                pairs,
+                items: &self.records[r.pos..end],
+            },
+            end,
+        )
     }
 
     /// Offsets of every record, in order.
@@ -467,10 +507,16 @@ impl Entries {
             };
             self.nodes.insert(id, node);
         }
-        let (&key, node) = self.nodes.iter_mut().next_back().expect("a tail node exists");
+        let (&key, node) = self
+            .nodes
+            .iter_mut()
+            .next_back()
+            .expect("a tail node exists");
         let same = pairs == node.master_count && {
             let mut names = Reader::new(&node.master_fields);
-            fields_values.chunks(2).all(|pair| names.bytes() == pair[0].as_ref())
+            fields_values
+                .chunks(2)
+                .all(|pair| names.bytes() == pair[0].as_ref())
         };
         let ms_delta = id.ms.wrapping_sub(key.ms);
         let seq_delta = id.seq.wrapping_sub(key.seq);
@@ -518,10 +564,21 @@ impl Entries {
             Box::new(self.nodes.range(..=end).rev())
         } else {
             // The node holding `start` is keyed at or before it.
-            let from = self.nodes.range(..=start).next_back().map_or(start, |(k, _)| *k);
+            let from = self
+                .nodes
+                .range(..=start)
+                .next_back()
+                .map_or(start, |(k, _)| *k);
             Box::new(self.nodes.range(from..))
         };
-        Range { nodes, current: None, start, end, rev, done: start > end }
+        Range {
+            nodes,
+            current: None,
+            start,
+            end,
+            rev,
+            done: start > end,
+        }
     }
 
     /// Every live entry, in order.
@@ -541,7 +598,9 @@ impl Entries {
 
     /// The ID of the last live entry.
     pub fn last_live_id(&self) -> Option<StreamId> {
-        self.range(StreamId::MIN, StreamId::MAX, true).next().map(|e| e.id)
+        self.range(StreamId::MIN, StreamId::MAX, true)
+            .next()
+            .map(|e| e.id)
     }
 
     /// The ID of the first entry still stored, tombstones included (what Redis writes as the
@@ -654,7 +713,11 @@ impl Entries {
             }
             break;
         }
-        self.first_id = if self.length == 0 { StreamId::MIN } else { self.first_live_id() };
+        self.first_id = if self.length == 0 {
+            StreamId::MIN
+        } else {
+            self.first_live_id()
+        };
         removed
     }
 
@@ -696,7 +759,8 @@ impl Entries {
     /// True if a tombstone may lie in `start..=end` (None: unbounded), as Redis's
     /// `streamRangeHasTombstones` judges from the largest deleted ID.
     pub fn range_has_tombstones(&self, start: Option<StreamId>, end: Option<StreamId>) -> bool {
-        if self.length == 0 || self.max_deleted_id.is_zero() || self.first_id > self.max_deleted_id {
+        if self.length == 0 || self.max_deleted_id.is_zero() || self.first_id > self.max_deleted_id
+        {
             return false;
         }
         let start = start.unwrap_or(StreamId::MIN);
@@ -734,7 +798,9 @@ impl Entries {
     pub fn memory_usage(&self) -> usize {
         self.nodes
             .values()
-            .map(|n| std::mem::size_of::<Node>() + 32 + n.records.capacity() + n.master_fields.len())
+            .map(|n| {
+                std::mem::size_of::<Node>() + 32 + n.records.capacity() + n.master_fields.len()
+            })
             .sum()
     }
 }
@@ -835,7 +901,12 @@ pub struct ConsumerGroup {
 impl ConsumerGroup {
     /// A group positioned after `last_id`.
     pub fn new(last_id: StreamId, entries_read: Option<i64>) -> Self {
-        ConsumerGroup { last_id, entries_read, pending: BTreeMap::new(), consumers: BTreeMap::new() }
+        ConsumerGroup {
+            last_id,
+            entries_read,
+            pending: BTreeMap::new(),
+            consumers: BTreeMap::new(),
+        }
     }
 
     /// Creates consumer `name` seen at `now`; false if it exists.
@@ -843,7 +914,13 @@ impl ConsumerGroup {
         if self.consumers.contains_key(name) {
             return false;
         }
-        self.consumers.insert(Arc::from(name), Consumer { seen_time: now, pending: BTreeSet::new() });
+        self.consumers.insert(
+            Arc::from(name),
+            Consumer {
+                seen_time: now,
+                pending: BTreeSet::new(),
+            },
+        );
         true
     }
 
@@ -854,7 +931,11 @@ impl ConsumerGroup {
         if let Some(c) = self.consumers.get_mut(name) {
             c.seen_time = now;
         }
-        let stored = self.consumers.get_key_value(name).map(|(k, _)| k.clone()).expect("just ensured");
+        let stored = self
+            .consumers
+            .get_key_value(name)
+            .map(|(k, _)| k.clone())
+            .expect("just ensured");
         (stored, created)
     }
 
@@ -875,8 +956,14 @@ impl ConsumerGroup {
                 c.pending.remove(&id);
             }
         }
-        self.pending
-            .insert(id, PendingEntry { consumer: consumer.clone(), delivery_time: now, delivery_count: 1 });
+        self.pending.insert(
+            id,
+            PendingEntry {
+                consumer: consumer.clone(),
+                delivery_time: now,
+                delivery_count: 1,
+            },
+        );
         if let Some(c) = self.consumers.get_mut(consumer) {
             c.pending.insert(id);
         }
@@ -915,7 +1002,11 @@ impl ConsumerGroup {
     /// Approximate heap bytes used.
     fn memory_usage(&self) -> usize {
         self.pending.len() * 64
-            + self.consumers.iter().map(|(name, c)| 64 + name.len() + c.pending.len() * 24).sum::<usize>()
+            + self
+                .consumers
+                .iter()
+                .map(|(name, c)| 64 + name.len() + c.pending.len() * 24)
+                .sum::<usize>()
     }
 }
 
@@ -942,7 +1033,11 @@ impl Stream {
     /// Approximate heap bytes used.
     pub fn memory_usage(&self) -> usize {
         self.entries.memory_usage()
-            + self.groups.iter().map(|(name, g)| 96 + name.len() + g.memory_usage()).sum::<usize>()
+            + self
+                .groups
+                .iter()
+                .map(|(name, g)| 96 + name.len() + g.memory_usage())
+                .sum::<usize>()
     }
 }
 
@@ -977,7 +1072,10 @@ mod tests {
         assert_eq!(p("1-"), None);
         let loose = parse_id(b"+", 0, false, false).unwrap();
         assert_eq!(loose.id, StreamId::MAX);
-        assert_eq!(parse_id(b"7", u64::MAX, false, false).unwrap().id, id(7, u64::MAX));
+        assert_eq!(
+            parse_id(b"7", u64::MAX, false, false).unwrap().id,
+            id(7, u64::MAX)
+        );
         assert_eq!(parse_id(b"5\0junk", 0, true, false).unwrap().id, id(5, 0));
         assert_eq!(parse_id(&[b'1'; 128], 0, true, false), None);
     }
@@ -1002,7 +1100,10 @@ mod tests {
 
     #[test]
     fn ranges_skip_tombstones_both_ways() {
-        let limits = EncodingLimits { stream_node_max_entries: 3, ..EncodingLimits::default() };
+        let limits = EncodingLimits {
+            stream_node_max_entries: 3,
+            ..EncodingLimits::default()
+        };
         let mut s = Entries::default();
         for i in 1..=10 {
             add(&mut s, id(i, 1), &["a", "1", "b", "2"], &limits);
@@ -1010,7 +1111,10 @@ mod tests {
         add(&mut s, id(11, 1), &["c", "3"], &limits);
         assert!(s.delete(id(5, 1)));
         assert!(!s.delete(id(5, 1)));
-        let fwd: Vec<u64> = s.range(id(3, 0), id(8, 0), false).map(|e| e.id.ms).collect();
+        let fwd: Vec<u64> = s
+            .range(id(3, 0), id(8, 0), false)
+            .map(|e| e.id.ms)
+            .collect();
         assert_eq!(fwd, vec![3, 4, 6, 7]);
         let back: Vec<u64> = s.range(id(3, 0), id(8, 0), true).map(|e| e.id.ms).collect();
         assert_eq!(back, vec![7, 6, 4, 3]);
@@ -1018,12 +1122,18 @@ mod tests {
         let pairs: Vec<_> = last.pairs().collect();
         assert_eq!(pairs, vec![(&b"c"[..], &b"3"[..])]);
         let same = s.get(id(2, 1)).unwrap();
-        assert_eq!(same.pairs().collect::<Vec<_>>(), vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"2"[..])]);
+        assert_eq!(
+            same.pairs().collect::<Vec<_>>(),
+            vec![(&b"a"[..], &b"1"[..]), (&b"b"[..], &b"2"[..])]
+        );
     }
 
     #[test]
     fn deleting_a_nodes_last_entry_drops_the_node() {
-        let limits = EncodingLimits { stream_node_max_entries: 2, ..EncodingLimits::default() };
+        let limits = EncodingLimits {
+            stream_node_max_entries: 2,
+            ..EncodingLimits::default()
+        };
         let mut s = Entries::default();
         for i in 1..=4 {
             add(&mut s, id(i, 0), &["a", "1"], &limits);
@@ -1049,7 +1159,11 @@ mod tests {
         assert_eq!(s.first_id, id(131, 0));
         assert_eq!(s.trim(TrimBy::MinId(id(200, 0)), false, 0), 69);
         assert_eq!(s.iter().next().unwrap().id, id(200, 0));
-        assert_eq!(s.first_stored_id(), id(101, 0), "tombstones stay until their node goes");
+        assert_eq!(
+            s.first_stored_id(),
+            id(101, 0),
+            "tombstones stay until their node goes"
+        );
         // LIMIT counts live entries: the one left in the second node fits, the third node not.
         assert_eq!(s.trim(TrimBy::MaxLen(0), true, 10), 1);
         assert_eq!(s.length, 50);
@@ -1057,7 +1171,10 @@ mod tests {
 
     #[test]
     fn radix_tree_node_counts() {
-        let limits = EncodingLimits { stream_node_max_entries: 1, ..EncodingLimits::default() };
+        let limits = EncodingLimits {
+            stream_node_max_entries: 1,
+            ..EncodingLimits::default()
+        };
         let mut s = Entries::default();
         assert_eq!(s.radix_tree_nodes(), 1);
         add(&mut s, id(1, 1), &["a", "1"], &limits);
@@ -1074,11 +1191,19 @@ mod tests {
         assert_eq!(s.next_id(None, 100), Ok(id(100, 0)));
         add(&mut s, id(100, 5), &["a", "1"], &limits);
         assert_eq!(s.next_id(None, 50), Ok(id(100, 6)));
-        let star = |ms| Some(ParsedId { id: id(ms, 0), seq_given: false });
+        let star = |ms| {
+            Some(ParsedId {
+                id: id(ms, 0),
+                seq_given: false,
+            })
+        };
         assert_eq!(s.next_id(star(100), 0), Ok(id(100, 6)));
         assert_eq!(s.next_id(star(99), 0), Err(AddError::IdTooSmall));
         assert_eq!(s.next_id(star(101), 0), Ok(id(101, 0)));
-        let exact = Some(ParsedId { id: id(100, 5), seq_given: true });
+        let exact = Some(ParsedId {
+            id: id(100, 5),
+            seq_given: true,
+        });
         assert_eq!(s.next_id(exact, 0), Err(AddError::IdTooSmall));
     }
 }
