@@ -1750,6 +1750,11 @@ impl Config {
             if p.flags & MULTI == 0 && argv.len() != 2 {
                 return Err(LoadError::Here("wrong number of arguments".into()));
             }
+            // A multi-argument directive given as one quoted argument is split on spaces,
+            // as redis-server does (`--save "3600 1"`, `--bind "a b"`).
+            if p.flags & MULTI != 0 && args.len() == 1 {
+                return self.set_param(p, &split_spaces(args[0])).map_err(LoadError::Here);
+            }
             return self.set_param(p, &args).map_err(LoadError::Here);
         }
         let here = |e: &str| Err(LoadError::Here(e.to_string()));
