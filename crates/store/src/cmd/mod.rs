@@ -113,12 +113,13 @@ impl<'a> Ctx<'a> {
         // Redis 7.0 converts ceil(secs * 1000) to a C long long: values out of its range
         // (infinities included) come out as LLONG_MIN, hence "negative"; -0.0001 becomes 0.
         let ms = (secs * 1000.0).ceil();
-        let ms =
-            if ms.is_finite() && ms < 9.223_372_036_854_775e18 && ms >= -9.223_372_036_854_775e18 {
-                ms as i64
-            } else {
-                i64::MIN
-            };
+        const LLONG_RANGE: std::ops::Range<f64> =
+            -9.223_372_036_854_775e18..9.223_372_036_854_775e18;
+        let ms = if LLONG_RANGE.contains(&ms) {
+            ms as i64
+        } else {
+            i64::MIN
+        };
         if ms < 0 {
             self.out.error("ERR timeout is negative");
             return None;
