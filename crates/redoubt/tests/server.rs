@@ -578,13 +578,19 @@ fn maxmemory_with_noeviction_refuses_growing_commands() {
 
 #[test]
 fn output_buffer_limits_close_normal_and_slow_pubsub_clients() {
-    let srv = Server::start(&["--client-output-buffer-limit", "normal 1mb 0 0 pubsub 64kb 0 0"]);
+    let srv = Server::start(&[
+        "--client-output-buffer-limit",
+        "normal 1mb 0 0 pubsub 64kb 0 0",
+    ]);
     let mut c = srv.raw();
     let big = "x".repeat(600_000);
     assert_eq!(c.call(&["SET", "a", &big]), b"+OK\r\n");
     assert_eq!(c.call(&["SET", "b", &big]), b"+OK\r\n");
     c.cmd(&[b"MGET", b"a", b"b"]);
-    assert!(c.read_to_close().is_empty(), "a 1.2 MB reply exceeds the 1 MB hard limit");
+    assert!(
+        c.read_to_close().is_empty(),
+        "a 1.2 MB reply exceeds the 1 MB hard limit"
+    );
     // A subscriber that never reads is dropped once its pending messages pass 64 KB.
     let mut sub = srv.raw();
     sub.call(&["SUBSCRIBE", "flood"]);
@@ -594,5 +600,9 @@ fn output_buffer_limits_close_normal_and_slow_pubsub_clients() {
     for _ in 0..64 {
         receivers.push(publisher.call_str(&["PUBLISH", "flood", &payload]));
     }
-    assert_eq!(receivers.last().map(String::as_str), Some(":0\r\n"), "the slow subscriber was disconnected");
+    assert_eq!(
+        receivers.last().map(String::as_str),
+        Some(":0\r\n"),
+        "the slow subscriber was disconnected"
+    );
 }

@@ -1753,7 +1753,9 @@ impl Config {
             // A multi-argument directive given as one quoted argument is split on spaces,
             // as redis-server does (`--save "3600 1"`, `--bind "a b"`).
             if p.flags & MULTI != 0 && args.len() == 1 {
-                return self.set_param(p, &split_spaces(args[0])).map_err(LoadError::Here);
+                return self
+                    .set_param(p, &split_spaces(args[0]))
+                    .map_err(LoadError::Here);
             }
             return self.set_param(p, &args).map_err(LoadError::Here);
         }

@@ -154,7 +154,10 @@ where
                 // Replies are written before more input is read, so a normal client's pending
                 // output is one batch; its hard limit still closes it, as Redis does.
                 let normal_limit = st.cfg.client_output_buffer_limit[0].hard;
-                if normal_limit > 0 && out.len() as u64 > normal_limit && sess.subscription_count() == 0 {
+                if normal_limit > 0
+                    && out.len() as u64 > normal_limit
+                    && sess.subscription_count() == 0
+                {
                     st.stats.client_output_limit_disconnections += 1;
                     crate::warning!(
                         "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
