@@ -1,7 +1,8 @@
 //! The sorted-set value, in Redis's two encodings.
 //!
-//! * `listpack`: a vector of (member, score) kept sorted by score, then member bytes. Small
-//!   sets live here; lookups by member are linear, as in Redis's listpack.
+//! * `listpack`: one exactly-sized byte buffer of (member, score) entries kept sorted by
+//!   score, then member bytes, with integral scores stored as compact integers ([`Listpack`]).
+//!   Small sets live here; lookups by member and by rank are linear, as in Redis's listpack.
 //! * `skiplist`: a member -> score [`Dict`] plus a skiplist with spans (Pugh's skiplist with
 //!   per-link rank counts, as Redis's `zskiplist`), so that insert, delete, rank and
 //!   rank -> element are O(log n) and range walks are O(log n + m).
@@ -39,14 +40,419 @@ pub fn cmp_entry(score_a: f64, member_a: &[u8], score_b: f64, member_b: &[u8]) -
     }
 }
 
-/// A score as the compact encoding keeps it. Redis stores a listpack score that is an integer
-/// as that integer, so -0 comes back as 0; every other score survives exactly.
+// ---------------------------------------------------------------------------------------------
+// The compact encoding
+// ---------------------------------------------------------------------------------------------
+
+/// Scores below this tag are small integers stored in the tag byte itself, biased by
+/// [`SMALL_BIAS`] (so -16..=223 take one byte).
+const TAG_INT: u8 = 0xF0;
+/// Bias of the one-byte small integers.
+const SMALL_BIAS: i64 = 16;
+/// Tags `TAG_INT + n` for `n` in 1..=7 prefix an `n`-byte little-endian two's complement
+/// integer; this tag prefixes the 8 bytes of an `f64` (little-endian).
+const TAG_F64: u8 = 0xF8;
+/// Integral scores up to this magnitude round-trip exactly through an `i64`.
+const MAX_INT_SCORE: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// The integer a score is stored as, when it is integral and exactly representable. Like
+/// Redis's listpack (which stores such a score as an integer), -0 becomes 0; every other
+/// score survives exactly.
 #[inline]
-fn listpack_score(score: f64) -> f64 {
-    if score == 0.0 {
-        0.0
+fn int_score(score: f64) -> Option<i64> {
+    // `as` saturates, so only an integral score in range converts back to itself (and this
+    // needs no call to `trunc`, which baseline x86-64 lacks as an instruction).
+    let v = score as i64;
+    (v as f64 == score && v.unsigned_abs() <= MAX_INT_SCORE as u64).then_some(v)
+}
+
+/// Bytes `v` takes as a sign-extended little-endian integer (1..=7 for |v| <= 2^53).
+#[inline]
+fn int_width(v: i64) -> usize {
+    let bits =
+        64 - if v < 0 {
+            v.leading_ones()
+        } else {
+            v.leading_zeros()
+        } + 1;
+    (bits as usize).div_ceil(8)
+}
+
+/// Bytes a score takes in the compact encoding.
+#[inline]
+fn score_len(score: f64) -> usize {
+    match int_score(score) {
+        Some(v) if (0..i64::from(TAG_INT)).contains(&(v + SMALL_BIAS)) => 1,
+        Some(v) => 1 + int_width(v),
+        None => 9,
+    }
+}
+
+/// Writes `score` at the start of `out` (which holds at least [`score_len`] bytes); returns
+/// the bytes written.
+#[inline]
+fn write_score(out: &mut [u8], score: f64) -> usize {
+    match int_score(score) {
+        Some(v) if (0..i64::from(TAG_INT)).contains(&(v + SMALL_BIAS)) => {
+            out[0] = (v + SMALL_BIAS) as u8;
+            1
+        }
+        Some(v) => {
+            let n = int_width(v);
+            out[0] = TAG_INT + n as u8;
+            out[1..=n].copy_from_slice(&v.to_le_bytes()[..n]);
+            1 + n
+        }
+        None => {
+            out[0] = TAG_F64;
+            out[1..9].copy_from_slice(&score.to_le_bytes());
+            9
+        }
+    }
+}
+
+/// Decodes the score at `pos`: the score and the position after it.
+#[inline(always)]
+fn read_score(buf: &[u8], pos: usize) -> (f64, usize) {
+    let tag = buf[pos];
+    if tag < TAG_INT {
+        return ((i64::from(tag) - SMALL_BIAS) as f64, pos + 1);
+    }
+    if tag == TAG_F64 {
+        let b: [u8; 8] = buf[pos + 1..pos + 9].try_into().expect("8 bytes");
+        return (f64::from_le_bytes(b), pos + 9);
+    }
+    let n = usize::from(tag - TAG_INT);
+    // Load 8 bytes when the buffer has them (the shift drops the ones past the integer).
+    let raw = match buf.get(pos + 1..pos + 9) {
+        Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+        None => buf[pos + 1..pos + 1 + n]
+            .iter()
+            .rev()
+            .fold(0, |v, &b| (v << 8) | u64::from(b)),
+    };
+    let shift = 64 - 8 * n as u32;
+    ((((raw << shift) as i64) >> shift) as f64, pos + 1 + n)
+}
+
+/// Bytes the LEB128 varint of `n` takes.
+#[inline]
+fn varint_len(mut n: usize) -> usize {
+    let mut bytes = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        bytes += 1;
+    }
+    bytes
+}
+
+/// Writes the LEB128 varint of `n` at the start of `out`; returns the bytes written.
+#[inline]
+fn write_varint(out: &mut [u8], mut n: usize) -> usize {
+    let mut i = 0;
+    while n >= 0x80 {
+        out[i] = (n as u8 & 0x7f) | 0x80;
+        n >>= 7;
+        i += 1;
+    }
+    out[i] = n as u8;
+    i + 1
+}
+
+/// Decodes the varint at `pos`: its value and the position after it.
+#[inline]
+fn read_varint(buf: &[u8], pos: usize) -> (usize, usize) {
+    let b = buf[pos];
+    if b < 0x80 {
+        return (usize::from(b), pos + 1);
+    }
+    let mut n = usize::from(b & 0x7f);
+    let mut shift = 7;
+    let mut i = pos + 1;
+    loop {
+        let b = buf[i];
+        i += 1;
+        n |= usize::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return (n, i);
+        }
+        shift += 7;
+    }
+}
+
+/// Bytes one (member, score) entry takes.
+#[inline]
+fn entry_len(member: &[u8], score: f64) -> usize {
+    let rest = score_len(score) + member.len();
+    varint_len(rest) + rest
+}
+
+/// Writes an entry at the start of `out` (exactly [`entry_len`] bytes); returns its length.
+#[inline]
+fn write_entry(out: &mut [u8], member: &[u8], score: f64) -> usize {
+    let rest = score_len(score) + member.len();
+    let mut n = write_varint(out, rest);
+    n += write_score(&mut out[n..], score);
+    out[n..n + member.len()].copy_from_slice(member);
+    n + member.len()
+}
+
+/// Decodes the entry at `pos`: member, score and the position of the next entry.
+#[inline(always)]
+fn read_entry(buf: &[u8], pos: usize) -> (&[u8], f64, usize) {
+    let (rest, start) = read_len(buf, pos);
+    let next = start + rest;
+    let (score, member) = read_score(buf, start);
+    (&buf[member..next], score, next)
+}
+
+/// [`read_varint`] for an entry length, inlining the one-byte case (entries up to 127 bytes).
+#[inline(always)]
+fn read_len(buf: &[u8], pos: usize) -> (usize, usize) {
+    let b = buf[pos];
+    if b < 0x80 {
+        (usize::from(b), pos + 1)
     } else {
-        score
+        read_varint_slow(buf, pos)
+    }
+}
+
+#[inline(never)]
+fn read_varint_slow(buf: &[u8], pos: usize) -> (usize, usize) {
+    read_varint(buf, pos)
+}
+
+/// The position of the entry after the one at `pos`.
+#[inline(always)]
+fn skip_entry(buf: &[u8], pos: usize) -> usize {
+    let (rest, start) = read_len(buf, pos);
+    start + rest
+}
+
+/// Redis's listpack, for sorted sets: one exactly-sized allocation holding the element count
+/// (a varint), then every element as `[length varint][score][member]` in (score, member)
+/// order, the length covering the score and the member (so a walk that skips entries reads one
+/// byte of each). A score that is an integer of magnitude up to 2^53 is stored as one byte
+/// (-16..=223) or a tag and 1..=7 bytes; any other score as a tag and its 8 bytes. An empty
+/// listpack allocates nothing.
+///
+/// A boxed slice (not a `Vec`) keeps [`ZSet`] at 16 bytes; every change reallocates to the
+/// exact new length, as Redis's listpack does, so a small set costs about its payload.
+#[derive(Clone, Default)]
+struct Listpack {
+    buf: Box<[u8]>,
+}
+
+impl Listpack {
+    /// Builds a listpack from elements sorted by (score, member), in one allocation.
+    fn from_sorted<'a>(items: impl Iterator<Item = (&'a [u8], f64)> + Clone) -> Self {
+        let (mut n, mut bytes) = (0, 0);
+        for (m, s) in items.clone() {
+            n += 1;
+            bytes += entry_len(m, s);
+        }
+        if n == 0 {
+            return Listpack::default();
+        }
+        let mut buf = vec![0u8; varint_len(n) + bytes].into_boxed_slice();
+        let mut pos = write_varint(&mut buf, n);
+        for (m, s) in items {
+            pos += write_entry(&mut buf[pos..], m, s);
+        }
+        debug_assert_eq!(pos, buf.len());
+        Listpack { buf }
+    }
+
+    /// Number of elements.
+    #[inline]
+    fn len(&self) -> usize {
+        if self.buf.is_empty() {
+            0
+        } else {
+            read_varint(&self.buf, 0).0
+        }
+    }
+
+    /// Position of the first entry (the end of the buffer when empty).
+    #[inline]
+    fn first(&self) -> usize {
+        if self.buf.is_empty() {
+            0
+        } else {
+            read_varint(&self.buf, 0).1
+        }
+    }
+
+    /// Walks the entries in order.
+    #[inline]
+    fn entries(&self) -> LpIter<'_> {
+        LpIter {
+            buf: &self.buf,
+            pos: self.first(),
+        }
+    }
+
+    /// Position of the entry at 0-based `rank` (the end of the buffer when out of range).
+    fn offset_of(&self, rank: usize) -> usize {
+        let mut pos = self.first();
+        for _ in 0..rank {
+            if pos >= self.buf.len() {
+                break;
+            }
+            pos = skip_entry(&self.buf, pos);
+        }
+        pos
+    }
+
+    /// The rank, position range and score of `member`.
+    fn find(&self, member: &[u8]) -> Option<(usize, usize, usize, f64)> {
+        let buf = &self.buf[..];
+        let mut pos = self.first();
+        let mut rank = 0;
+        let last = member.last().copied();
+        while pos < buf.len() {
+            let (rest, start) = read_len(buf, pos);
+            let next = start + rest;
+            // A member ends its entry: comparing last bytes first skips most entries without
+            // decoding their score.
+            if last.is_none_or(|b| buf[next - 1] == b) {
+                let (score, m) = read_score(buf, start);
+                if buf[m..next] == *member {
+                    return Some((rank, pos, next, score));
+                }
+            }
+            pos = next;
+            rank += 1;
+        }
+        None
+    }
+
+    /// Position of the first entry not before (score, member) among those at `from..to`
+    /// (`to` if there is none).
+    fn insert_pos(&self, score: f64, member: &[u8], from: usize, to: usize) -> usize {
+        let buf = &self.buf[..];
+        let mut pos = from;
+        while pos < to {
+            let (m, s, next) = read_entry(buf, pos);
+            if cmp_entry(s, m, score, member) != Ordering::Less {
+                return pos;
+            }
+            pos = next;
+        }
+        to
+    }
+
+    /// Replaces the bytes in `range` with `new_len` bytes (zeroed) by reallocating to the new
+    /// exact size; returns them to be filled in.
+    fn splice(&mut self, range: std::ops::Range<usize>, new_len: usize) -> &mut [u8] {
+        let old_len = range.len();
+        if new_len != old_len {
+            let mut v = Vec::from(std::mem::take(&mut self.buf));
+            let total = v.len();
+            if new_len > old_len {
+                let extra = new_len - old_len;
+                v.reserve_exact(extra);
+                v.resize(total + extra, 0);
+                v.copy_within(range.end..total, range.end + extra);
+            } else {
+                let less = old_len - new_len;
+                v.copy_within(range.end..total, range.end - less);
+                v.truncate(total - less);
+            }
+            // Exact capacity: `into_boxed_slice` then reallocates only after a shrink.
+            self.buf = v.into_boxed_slice();
+        }
+        &mut self.buf[range.start..range.start + new_len]
+    }
+
+    /// Records a new element count (a count of 0 frees the buffer).
+    fn set_len(&mut self, n: usize) {
+        if n == 0 {
+            self.buf = Box::default();
+            return;
+        }
+        let old_width = varint_len(self.len());
+        let dst = self.splice(0..old_width, varint_len(n));
+        write_varint(dst, n);
+    }
+
+    /// Inserts an element that is not present, in order.
+    fn insert(&mut self, member: &[u8], score: f64) {
+        let n = self.len();
+        let elen = entry_len(member, score);
+        if n == 0 {
+            let mut buf = vec![0u8; 1 + elen].into_boxed_slice();
+            buf[0] = 1;
+            write_entry(&mut buf[1..], member, score);
+            self.buf = buf;
+            return;
+        }
+        let at = self.insert_pos(score, member, self.first(), self.buf.len());
+        write_entry(self.splice(at..at, elen), member, score);
+        self.set_len(n + 1);
+    }
+
+    /// Gives `member` (present at `start..end` with score `old`) the score `new`, moving it
+    /// to its new place.
+    fn update(&mut self, member: &[u8], start: usize, end: usize, old: f64, new: f64) {
+        // Only the entries on the side the score moves to can be passed.
+        let to = if new > old {
+            self.insert_pos(new, member, end, self.buf.len())
+        } else {
+            self.insert_pos(new, member, self.first(), start)
+        };
+        let elen = entry_len(member, new);
+        if to == start || to == end {
+            write_entry(self.splice(start..end, elen), member, new);
+        } else if elen == end - start {
+            // Same size: rotate the entries in between and rewrite the entry, in place.
+            let at = if to <= start {
+                self.buf.copy_within(to..start, to + elen);
+                to
+            } else {
+                self.buf.copy_within(end..to, start);
+                to - elen
+            };
+            write_entry(&mut self.buf[at..at + elen], member, new);
+        } else if to <= start {
+            self.splice(start..end, 0);
+            write_entry(self.splice(to..to, elen), member, new);
+        } else {
+            write_entry(self.splice(to..to, elen), member, new);
+            self.splice(start..end, 0);
+        }
+    }
+
+    /// Removes the entries at `start..end`, which hold `count` elements.
+    fn remove_bytes(&mut self, start: usize, end: usize, count: usize) {
+        let n = self.len() - count;
+        if n == 0 {
+            self.buf = Box::default();
+        } else {
+            self.splice(start..end, 0);
+            self.set_len(n);
+        }
+    }
+}
+
+/// The entries of a listpack in order.
+#[derive(Clone)]
+struct LpIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for LpIter<'a> {
+    type Item = (&'a [u8], f64);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let (m, s, next) = read_entry(self.buf, self.pos);
+        self.pos = next;
+        Some((m, s))
     }
 }
 
@@ -466,10 +872,10 @@ impl Big {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Repr {
     /// Sorted by (score, member).
-    Listpack(Vec<(Box<[u8]>, f64)>),
+    Listpack(Listpack),
     Skiplist(Box<Big>),
 }
 
@@ -504,51 +910,46 @@ impl fmt::Debug for ZSet {
 }
 
 /// Walks a sorted set from a rank, forwards or backwards.
-pub struct Iter<'a> {
-    zset: &'a ZSet,
-    /// Listpack index, or skiplist node.
-    pos: usize,
-    rev: bool,
-    done: bool,
+pub struct Iter<'a>(IterState<'a>);
+
+enum IterState<'a> {
+    Done,
+    /// Listpack, forwards.
+    Lp(LpIter<'a>),
+    /// Listpack, backwards: the positions of the entries still to visit, last one first (a
+    /// listpack entry cannot be decoded from its end).
+    LpRev {
+        buf: &'a [u8],
+        todo: Vec<usize>,
+    },
+    /// Skiplist, from node `x`.
+    Skip {
+        list: &'a SkipList,
+        x: u32,
+        rev: bool,
+    },
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a [u8], f64);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match &self.zset.repr {
-            Repr::Listpack(v) => {
-                let (m, s) = v.get(self.pos)?;
-                if self.rev {
-                    if self.pos == 0 {
-                        self.done = true;
-                    } else {
-                        self.pos -= 1;
-                    }
-                } else {
-                    self.pos += 1;
-                }
-                Some((&m[..], *s))
+        match &mut self.0 {
+            IterState::Done => None,
+            IterState::Lp(it) => it.next(),
+            IterState::LpRev { buf, todo } => {
+                let pos = todo.pop()?;
+                let (m, s, _) = read_entry(buf, pos);
+                Some((m, s))
             }
-            Repr::Skiplist(big) => {
-                let x = self.pos as u32;
-                if x == NIL || x == HEAD {
-                    self.done = true;
+            IterState::Skip { list, x, rev } => {
+                if *x == NIL || *x == HEAD {
                     return None;
                 }
-                let n = big.list.node(x);
-                let next = if self.rev {
-                    n.backward
-                } else {
-                    n.link(0).forward
-                };
-                if next == NIL {
-                    self.done = true;
-                }
-                self.pos = next as usize;
+                let list: &'a SkipList = list;
+                let n = list.node(*x);
+                *x = if *rev { n.backward } else { n.link(0).forward };
                 Some((&n.member[..], n.score))
             }
         }
@@ -559,7 +960,7 @@ impl ZSet {
     /// An empty set in the compact encoding.
     pub fn new_listpack() -> Self {
         ZSet {
-            repr: Repr::Listpack(Vec::new()),
+            repr: Repr::Listpack(Listpack::default()),
         }
     }
 
@@ -587,12 +988,9 @@ impl ZSet {
                 .iter()
                 .all(|(m, _)| m.len() <= limits.zset_max_listpack_value);
         if fits {
-            let items = items
-                .into_iter()
-                .map(|(m, s)| (m, listpack_score(s)))
-                .collect();
+            let lp = Listpack::from_sorted(items.iter().map(|(m, s)| (&m[..], *s)));
             return ZSet {
-                repr: Repr::Listpack(items),
+                repr: Repr::Listpack(lp),
             };
         }
         let mut big = Big::new();
@@ -620,21 +1018,19 @@ impl ZSet {
 
     /// Approximate heap bytes used.
     pub fn memory_usage(&self) -> usize {
-        match &self.repr {
-            Repr::Listpack(v) => {
-                v.capacity() * std::mem::size_of::<(Box<[u8]>, f64)>()
-                    + v.iter().map(|(m, _)| m.len()).sum::<usize>()
+        std::mem::size_of::<ZSet>()
+            + match &self.repr {
+                Repr::Listpack(lp) => lp.buf.len(),
+                Repr::Skiplist(big) => {
+                    std::mem::size_of::<Big>() + big.dict.heap_bytes() + big.list.heap_bytes()
+                }
             }
-            Repr::Skiplist(big) => {
-                std::mem::size_of::<Big>() + big.dict.heap_bytes() + big.list.heap_bytes()
-            }
-        }
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(v) => v.len(),
+            Repr::Listpack(lp) => lp.len(),
             Repr::Skiplist(big) => big.list.len,
         }
     }
@@ -647,19 +1043,18 @@ impl ZSet {
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Listpack(v) => v.iter().find(|(m, _)| **m == *member).map(|(_, s)| *s),
+            Repr::Listpack(lp) => lp.find(member).map(|(_, _, _, s)| s),
             Repr::Skiplist(big) => big.dict.get(member).copied(),
         }
     }
 
     /// Turns a compact set into the skiplist encoding (`zsetConvert`).
     pub fn convert_to_skiplist(&mut self) {
-        if let Repr::Listpack(v) = &mut self.repr {
-            let items = std::mem::take(v);
+        if let Repr::Listpack(lp) = &self.repr {
             let mut big = Big::new();
-            big.dict.reserve(items.len());
-            for (m, s) in items {
-                big.insert(&m, s);
+            big.dict.reserve(lp.len());
+            for (m, s) in lp.entries() {
+                big.insert(m, s);
             }
             self.repr = Repr::Skiplist(Box::new(big));
         }
@@ -669,20 +1064,15 @@ impl ZSet {
     /// form would outgrow `limits` (as `zsetAdd`).
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &EncodingLimits) {
         debug_assert!(!score.is_nan());
-        if let Repr::Listpack(v) = &self.repr {
-            if v.len() + 1 > limits.zset_max_listpack_entries
+        if let Repr::Listpack(lp) = &self.repr {
+            if lp.len() + 1 > limits.zset_max_listpack_entries
                 || member.len() > limits.zset_max_listpack_value
             {
                 self.convert_to_skiplist();
             }
         }
         match &mut self.repr {
-            Repr::Listpack(v) => {
-                let score = listpack_score(score);
-                let at =
-                    v.partition_point(|(m, s)| cmp_entry(*s, m, score, member) == Ordering::Less);
-                v.insert(at, (member.into(), score));
-            }
+            Repr::Listpack(lp) => lp.insert(member, score),
             Repr::Skiplist(big) => big.insert(member, score),
         }
     }
@@ -690,14 +1080,9 @@ impl ZSet {
     /// Changes the score of a present member from `old` to `new`.
     pub fn update_score(&mut self, member: &[u8], old: f64, new: f64) {
         match &mut self.repr {
-            Repr::Listpack(v) => {
-                if let Some(i) = v.iter().position(|(m, _)| **m == *member) {
-                    let new = listpack_score(new);
-                    let (m, _) = v.remove(i);
-                    let at = v.partition_point(|(om, s)| {
-                        cmp_entry(*s, om, new, member) == Ordering::Less
-                    });
-                    v.insert(at, (m, new));
+            Repr::Listpack(lp) => {
+                if let Some((_, start, end, cur)) = lp.find(member) {
+                    lp.update(member, start, end, cur, new);
                 }
             }
             Repr::Skiplist(big) => {
@@ -714,9 +1099,10 @@ impl ZSet {
     /// Removes `member`, returning its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match &mut self.repr {
-            Repr::Listpack(v) => {
-                let i = v.iter().position(|(m, _)| **m == *member)?;
-                Some(v.remove(i).1)
+            Repr::Listpack(lp) => {
+                let (_, start, end, score) = lp.find(member)?;
+                lp.remove_bytes(start, end, 1);
+                Some(score)
             }
             Repr::Skiplist(big) => {
                 let (_, score) = big.dict.remove(member)?;
@@ -730,7 +1116,7 @@ impl ZSet {
     /// The 0-based ascending rank of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
-            Repr::Listpack(v) => v.iter().position(|(m, _)| **m == *member),
+            Repr::Listpack(lp) => lp.find(member).map(|(rank, _, _, _)| rank),
             Repr::Skiplist(big) => {
                 let score = *big.dict.get(member)?;
                 big.list.rank(score, member)
@@ -741,7 +1127,13 @@ impl ZSet {
     /// The element at 0-based ascending `rank`.
     pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
         match &self.repr {
-            Repr::Listpack(v) => v.get(rank).map(|(m, s)| (&m[..], *s)),
+            Repr::Listpack(lp) => {
+                let pos = lp.offset_of(rank);
+                (pos < lp.buf.len()).then(|| {
+                    let (m, s, _) = read_entry(&lp.buf, pos);
+                    (m, s)
+                })
+            }
             Repr::Skiplist(big) => {
                 let x = big.list.node_at(rank);
                 (x != NIL).then(|| {
@@ -755,30 +1147,44 @@ impl ZSet {
     /// Walks from 0-based `rank` towards the end (or the start when `rev`); empty if `rank`
     /// is out of range.
     pub fn iter_from(&self, rank: usize, rev: bool) -> Iter<'_> {
-        let (pos, done) = match &self.repr {
-            Repr::Listpack(v) => (rank, rank >= v.len()),
-            Repr::Skiplist(big) => {
-                let x = big.list.node_at(rank);
-                (x as usize, x == NIL)
+        Iter(match &self.repr {
+            Repr::Listpack(lp) if rank >= lp.len() => IterState::Done,
+            Repr::Listpack(lp) if !rev => IterState::Lp(LpIter {
+                buf: &lp.buf,
+                pos: lp.offset_of(rank),
+            }),
+            Repr::Listpack(lp) => {
+                let mut todo = Vec::with_capacity(rank + 1);
+                let mut pos = lp.first();
+                for _ in 0..=rank {
+                    todo.push(pos);
+                    pos = skip_entry(&lp.buf, pos);
+                }
+                IterState::LpRev { buf: &lp.buf, todo }
             }
-        };
-        Iter {
-            zset: self,
-            pos,
-            rev,
-            done,
-        }
+            Repr::Skiplist(big) => match big.list.node_at(rank) {
+                NIL => IterState::Done,
+                x => IterState::Skip {
+                    list: &big.list,
+                    x,
+                    rev,
+                },
+            },
+        })
     }
 
     /// All elements in ascending order.
     pub fn iter(&self) -> Iter<'_> {
-        self.iter_from(0, false)
+        match &self.repr {
+            Repr::Listpack(lp) => Iter(IterState::Lp(lp.entries())),
+            Repr::Skiplist(_) => self.iter_from(0, false),
+        }
     }
 
     /// All elements in descending order.
     pub fn iter_rev(&self) -> Iter<'_> {
         match self.len() {
-            0 => self.iter_from(0, true),
+            0 => Iter(IterState::Done),
             n => self.iter_from(n - 1, true),
         }
     }
@@ -787,7 +1193,7 @@ impl ZSet {
     /// on a prefix of the order (a lower bound); O(log n) in the skiplist encoding.
     pub fn count_prefix(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.repr {
-            Repr::Listpack(v) => v.partition_point(|(m, s)| before(*s, m)),
+            Repr::Listpack(lp) => lp.entries().take_while(|&(m, s)| before(s, m)).count(),
             Repr::Skiplist(big) => big.list.count_prefix(before),
         }
     }
@@ -797,7 +1203,7 @@ impl ZSet {
     /// agree whenever `pred` is monotone, i.e. false on a prefix and true after it).
     pub fn first_where(&self, pred: impl Fn(f64, &[u8]) -> bool) -> Option<usize> {
         match &self.repr {
-            Repr::Listpack(v) => v.iter().position(|(m, s)| pred(*s, m)),
+            Repr::Listpack(lp) => lp.entries().position(|(m, s)| pred(s, m)),
             Repr::Skiplist(big) => {
                 let r = big.list.count_prefix(|s, m| !pred(s, m));
                 (r < big.list.len).then_some(r)
@@ -809,7 +1215,13 @@ impl ZSet {
     /// in the compact encoding, a skiplist descent otherwise); `pred` should hold on a prefix.
     pub fn last_where(&self, pred: impl Fn(f64, &[u8]) -> bool) -> Option<usize> {
         match &self.repr {
-            Repr::Listpack(v) => v.iter().rposition(|(m, s)| pred(*s, m)),
+            // The last match of a forward scan is the first match of a backwards one.
+            Repr::Listpack(lp) => lp
+                .entries()
+                .enumerate()
+                .filter(|&(_, (m, s))| pred(s, m))
+                .last()
+                .map(|(i, _)| i),
             Repr::Skiplist(big) => big.list.count_prefix(pred).checked_sub(1),
         }
     }
@@ -827,11 +1239,19 @@ impl ZSet {
             return 0;
         }
         let end = end.min(len - 1);
+        let count = end - start + 1;
         match &mut self.repr {
-            Repr::Listpack(v) => {
-                for (m, s) in v.drain(start..=end) {
-                    f(&m, s);
+            Repr::Listpack(lp) => {
+                let from = lp.offset_of(start);
+                let mut it = LpIter {
+                    buf: &lp.buf,
+                    pos: from,
+                };
+                for (m, s) in it.by_ref().take(count) {
+                    f(m, s);
                 }
+                let to = it.pos;
+                lp.remove_bytes(from, to, count);
             }
             Repr::Skiplist(big) => {
                 let Big { dict, list } = &mut **big;
@@ -842,20 +1262,17 @@ impl ZSet {
                 list.maybe_compact();
             }
         }
-        end - start + 1
+        count
     }
 
     /// A random element, uniform in the compact encoding and Redis's fair dict sampling in the
     /// skiplist one; `rnd` is the caller's randomness. None only when empty.
     pub fn random_element(&self, rnd: u64) -> Option<(&[u8], f64)> {
         match &self.repr {
-            Repr::Listpack(v) => {
-                if v.is_empty() {
-                    return None;
-                }
-                let (m, s) = &v[(rnd % v.len() as u64) as usize];
-                Some((&m[..], *s))
-            }
+            Repr::Listpack(lp) => match lp.len() {
+                0 => None,
+                n => self.get((rnd % n as u64) as usize),
+            },
             Repr::Skiplist(big) => big.dict.random_entry(rnd).map(|(m, s)| (&m[..], *s)),
         }
     }
@@ -864,9 +1281,9 @@ impl ZSet {
     /// the skiplist encoding walks its dict with the reverse-binary cursor.
     pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], f64)) -> u64 {
         match &self.repr {
-            Repr::Listpack(v) => {
-                for (m, s) in v {
-                    f(m, *s);
+            Repr::Listpack(lp) => {
+                for (m, s) in lp.entries() {
+                    f(m, s);
                 }
                 0
             }
@@ -1028,22 +1445,204 @@ mod tests {
         assert!(scores.windows(2).all(|w| w[0] <= w[1]));
     }
 
+    #[test]
+    fn listpack_scores_round_trip() {
+        let scores = [
+            0.0,
+            1.0,
+            -1.0,
+            -16.0,
+            -17.0,
+            223.0,
+            224.0,
+            127.0,
+            128.0,
+            -128.0,
+            -129.0,
+            32_767.0,
+            -32_769.0,
+            2_147_483_648.0,
+            1_700_000_000_123.0,
+            9_007_199_254_740_992.0,
+            -9_007_199_254_740_992.0,
+            9_007_199_254_740_994.0,
+            -9_007_199_254_740_994.0,
+            0.1,
+            -2.5,
+            1e300,
+            -1e-300,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for &s in &scores {
+            let mut buf = [0u8; 9];
+            let n = write_score(&mut buf, s);
+            assert_eq!(n, score_len(s), "{s}");
+            assert_eq!(read_score(&buf, 0), (s, n), "{s}");
+        }
+        assert_eq!(score_len(5.0), 1);
+        assert_eq!(score_len(1000.0), 3);
+        assert_eq!(score_len(0.5), 9);
+        let lim = limits(128, 64);
+        let mut z = ZSet::new_listpack();
+        for (i, &s) in scores.iter().enumerate() {
+            z.insert(format!("m{i}").as_bytes(), s, &lim);
+        }
+        z.insert(b"negzero", -0.0, &lim);
+        assert!(z.is_listpack());
+        let got = z.score(b"negzero").unwrap();
+        assert!(got == 0.0 && got.is_sign_positive(), "-0 is kept as 0");
+        for (i, &s) in scores.iter().enumerate() {
+            assert_eq!(z.score(format!("m{i}").as_bytes()), Some(s));
+        }
+        let got: Vec<f64> = z.iter().map(|(_, s)| s).collect();
+        assert!(got.windows(2).all(|w| w[0] <= w[1]), "{got:?}");
+        // The skiplist keeps -0 as given (Redis converts it only on the listpack side).
+        let mut big = ZSet::new_skiplist();
+        big.insert(b"a", -0.0, &lim);
+        assert!(big.score(b"a").unwrap().is_sign_negative());
+    }
+
+    #[test]
+    fn listpack_is_one_exact_buffer() {
+        let lim = limits(128, 64);
+        let mut z = ZSet::new_listpack();
+        for i in 0..10 {
+            z.insert(format!("member{i}").as_bytes(), i as f64, &lim);
+        }
+        assert_eq!(std::mem::size_of::<ZSet>(), 16);
+        // Count, then per member: length, 7 bytes, one-byte score.
+        let Repr::Listpack(lp) = &z.repr else {
+            panic!()
+        };
+        assert_eq!(lp.buf.len(), 1 + 10 * 9);
+        assert_eq!(z.memory_usage(), 16 + 91);
+        z.remove_range(0, 9, |_, _| {});
+        let Repr::Listpack(lp) = &z.repr else {
+            panic!()
+        };
+        assert!(lp.buf.is_empty());
+        assert!(z.is_empty());
+        assert_eq!(z.iter().count(), 0);
+        assert_eq!(z.iter_rev().count(), 0);
+    }
+
+    #[test]
+    fn long_members_and_counts_past_one_varint_byte() {
+        // Counts cross 127 -> 128 (two-byte count) and members are longer than 127 bytes.
+        let lim = limits(1000, 1000);
+        let mut z = ZSet::new_listpack();
+        let mut model: Vec<(Vec<u8>, f64)> = Vec::new();
+        for i in 0..300usize {
+            let m = if i % 7 == 0 {
+                vec![b'a' + (i % 26) as u8; 130 + i]
+            } else {
+                format!("k{i:04}").into_bytes()
+            };
+            let s = ((i * 37) % 101) as f64 - 50.0 + if i % 5 == 0 { 0.25 } else { 0.0 };
+            z.insert(&m, s, &lim);
+            model.push((m, s));
+        }
+        let sort = |v: &mut Vec<(Vec<u8>, f64)>| v.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
+        sort(&mut model);
+        assert!(z.is_listpack());
+        assert_eq!(z.len(), 300);
+        assert_eq!(contents(&z), model);
+        // Updates that change the entry size, both directions.
+        for (i, m) in model
+            .clone()
+            .iter()
+            .map(|(m, _)| m.clone())
+            .enumerate()
+            .step_by(3)
+        {
+            let old = z.score(&m).unwrap();
+            let new = if i % 2 == 0 {
+                old * 1000.5
+            } else {
+                (i as f64) - 150.0
+            };
+            z.update_score(&m, old, new);
+            model.iter_mut().find(|(x, _)| *x == m).unwrap().1 = new;
+        }
+        sort(&mut model);
+        assert_eq!(contents(&z), model);
+        let rev: Vec<_> = z.iter_rev().map(|(m, s)| (m.to_vec(), s)).collect();
+        assert_eq!(rev, model.iter().rev().cloned().collect::<Vec<_>>());
+        // Shrink back through 128 -> 127.
+        let mut removed = Vec::new();
+        assert_eq!(
+            z.remove_range(10, 181, |m, s| removed.push((m.to_vec(), s))),
+            172
+        );
+        let expected: Vec<_> = model.drain(10..=181).collect();
+        assert_eq!(removed, expected);
+        assert_eq!(z.len(), 128);
+        let victim = model.remove(50).0;
+        assert!(z.remove(&victim).is_some());
+        assert_eq!(z.len(), 127);
+        assert_eq!(contents(&z), model);
+        for (i, (m, s)) in model.iter().enumerate() {
+            assert_eq!(z.rank(m), Some(i));
+            assert_eq!(z.get(i), Some((&m[..], *s)));
+        }
+        let Repr::Listpack(lp) = &z.repr else {
+            panic!()
+        };
+        let payload: usize = model.iter().map(|(m, s)| entry_len(m, *s)).sum();
+        assert_eq!(lp.buf.len(), 1 + payload, "exactly sized");
+        z.convert_to_skiplist();
+        assert_eq!(contents(&z), model);
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
-        Insert(u8, i8),
+        Insert(u8, f64),
         Remove(u8),
-        Update(u8, i8),
+        Update(u8, f64),
         RemoveRange(u8, u8),
+    }
+
+    /// Scores that collide often (small integers), plus a pool that exercises every compact
+    /// score encoding and its boundaries.
+    fn score() -> impl Strategy<Value = f64> {
+        const POOL: &[f64] = &[
+            -0.0,
+            0.5,
+            -2.25,
+            -16.0,
+            -17.0,
+            223.0,
+            224.0,
+            -129.0,
+            40_000.0,
+            -8_388_609.0,
+            1_700_000_000_123.0,
+            9_007_199_254_740_992.0,
+            -9_007_199_254_740_992.0,
+            9_007_199_254_740_994.0,
+            1e300,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        prop_oneof![
+            4 => any::<i8>().prop_map(|s| f64::from(s % 16)),
+            1 => proptest::sample::select(POOL),
+        ]
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             // Members from a small pool collide often; the full byte range grows sets past the
             // arena-compaction threshold.
-            4 => (any::<u8>(), any::<i8>()).prop_map(|(m, s)| Op::Insert(m % 64, s % 16)),
-            3 => (any::<u8>(), any::<i8>()).prop_map(|(m, s)| Op::Insert(m, s % 16)),
+            4 => (any::<u8>(), score()).prop_map(|(m, s)| Op::Insert(m % 64, s)),
+            3 => (any::<u8>(), score()).prop_map(|(m, s)| Op::Insert(m, s)),
             2 => any::<u8>().prop_map(|m| Op::Remove(m % 64)),
-            2 => (any::<u8>(), any::<i8>()).prop_map(|(m, s)| Op::Update(m % 64, s % 16)),
+            2 => (any::<u8>(), score()).prop_map(|(m, s)| Op::Update(m % 64, s)),
             1 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::RemoveRange(a % 70, b)),
         ]
     }
@@ -1064,8 +1663,8 @@ mod tests {
                     Op::Insert(m, s) => {
                         let m = member(m);
                         if z.score(&m).is_none() {
-                            z.insert(&m, s as f64, &lim);
-                            model.push((m, s as f64));
+                            z.insert(&m, s, &lim);
+                            model.push((m, s));
                             sort(&mut model);
                         }
                     }
@@ -1077,8 +1676,8 @@ mod tests {
                     Op::Update(m, s) => {
                         let m = member(m);
                         if let Some(old) = z.score(&m) {
-                            z.update_score(&m, old, s as f64);
-                            model.iter_mut().find(|(x, _)| *x == m).unwrap().1 = s as f64;
+                            z.update_score(&m, old, s);
+                            model.iter_mut().find(|(x, _)| *x == m).unwrap().1 = s;
                             sort(&mut model);
                         }
                     }
