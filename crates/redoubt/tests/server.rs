@@ -595,14 +595,10 @@ fn output_buffer_limits_close_normal_and_slow_pubsub_clients() {
     let mut sub = srv.raw();
     sub.call(&["SUBSCRIBE", "flood"]);
     let mut publisher = srv.raw();
-    let payload = "y".repeat(16_384);
-    let mut receivers = Vec::new();
-    for _ in 0..64 {
-        receivers.push(publisher.call_str(&["PUBLISH", "flood", &payload]));
-    }
-    assert_eq!(
-        receivers.last().map(String::as_str),
-        Some(":0\r\n"),
-        "the slow subscriber was disconnected"
-    );
+    // The kernel's socket buffers absorb several MB first; after that the server's queue grows.
+    let payload = "y".repeat(65_536);
+    let dropped =
+        (0..1000).any(|_| publisher.call_str(&["PUBLISH", "flood", &payload]) == ":0\r\n");
+    assert!(dropped, "the slow subscriber was never disconnected");
+    assert!(sub.is_closed(), "the subscriber's connection is closed");
 }
