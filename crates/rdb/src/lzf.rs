@@ -5,13 +5,6 @@
 /// expands to 264 bytes), used to refuse claimed lengths the input cannot back.
 pub const MAX_EXPANSION: usize = 88;
 
-/// Longest back-reference.
-const MAX_MATCH: usize = 264;
-/// Farthest back-reference distance.
-const MAX_DISTANCE: usize = 8192;
-/// Longest literal run.
-const MAX_LITERAL: usize = 32;
-
 /// Why a compressed stream is invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LzfError {
@@ -87,80 +80,137 @@ pub fn decompress(input: &[u8], ulen: usize) -> Result<Vec<u8>, LzfError> {
     Ok(out)
 }
 
-/// Compresses `input`; `None` when the result would be longer than `max_out` bytes (Redis keeps
-/// a compressed string only when it is at most `len - 4` bytes).
+/// Compresses `input` exactly as Redis's bundled liblzf 3.6 (`lzf_compress` with HLOG 16,
+/// VERY_FAST, no ULTRA_FAST) does, so payloads are byte-identical to Redis's; `None` when the
+/// result would not fit in `max_out` bytes (Redis passes `len - 4`).
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    let n = input.len();
-    let bits = (usize::BITS - n.max(2).leading_zeros()).clamp(8, 14);
-    let mut table = vec![0u32; 1 << bits];
-    let mut out = Vec::with_capacity(max_out.min(n + n / 32 + 1));
-    let mut lit_start = 0;
-    let mut i = 0;
-    let hash = |p: usize| -> usize {
-        let v = (input[p] as u32) << 16 | (input[p + 1] as u32) << 8 | input[p + 2] as u32;
-        (v.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
+    const HLOG: u32 = 16;
+    const MAX_LIT: usize = 1 << 5;
+    const MAX_OFF: usize = 1 << 13;
+    const MAX_REF: usize = (1 << 8) + (1 << 3);
+    let in_end = input.len();
+    if in_end == 0 {
+        return None;
+    }
+    let idx = |h: u32| -> usize {
+        ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
     };
-    while i + 2 < n {
-        let h = hash(i);
-        let cand = table[h] as usize;
-        table[h] = (i + 1) as u32;
-        if cand != 0 {
-            let r = cand - 1;
-            let dist = i - r;
-            if dist <= MAX_DISTANCE && input[r..r + 3] == input[i..i + 3] {
-                let max_len = MAX_MATCH.min(n - i);
-                let mut len = 3;
-                while len < max_len && input[r + len] == input[i + len] {
+    let out_end = max_out;
+    let mut out = vec![0u8; max_out.min(in_end + in_end / 32 + 8) + 8];
+    // Offsets into `input`; 0 (the start) is never a valid reference (`ref > in_data`).
+    let mut htab = vec![0u32; 1 << HLOG];
+    let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
+    let mut hval: u32 = match input {
+        [a, b, ..] => (u32::from(*a) << 8) | u32::from(*b),
+        _ => 0,
+    };
+    while ip + 2 < in_end {
+        hval = (hval << 8) | u32::from(input[ip + 2]);
+        let slot = idx(hval);
+        let r = htab[slot] as usize;
+        htab[slot] = ip as u32;
+        if r > 0
+            && r < ip
+            && ip - r - 1 < MAX_OFF
+            && input[r + 2] == input[ip + 2]
+            && input[r] == input[ip]
+            && input[r + 1] == input[ip + 1]
+        {
+            let off = ip - r - 1;
+            let mut len = 2usize;
+            let maxlen = (in_end - ip - len).min(MAX_REF);
+            if op + 3 + 1 >= out_end && op - usize::from(lit == 0) + 3 + 1 >= out_end {
+                return None;
+            }
+            out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+            op -= usize::from(lit == 0);
+            let mut unrolled_all = true;
+            if maxlen > 16 {
+                for _ in 0..16 {
                     len += 1;
+                    if input[r + len] != input[ip + len] {
+                        unrolled_all = false;
+                        break;
+                    }
                 }
-                emit_literals(&mut out, &input[lit_start..i]);
-                emit_reference(&mut out, dist - 1, len);
-                if out.len() > max_out {
-                    return None;
+            }
+            if unrolled_all {
+                loop {
+                    len += 1;
+                    if !(len < maxlen && input[r + len] == input[ip + len]) {
+                        break;
+                    }
                 }
-                // Index a couple of positions inside the match so later repeats find it.
-                let end = i + len;
-                let mut p = end.saturating_sub(2).max(i + 1);
-                while p < end && p + 2 < n {
-                    table[hash(p)] = (p + 1) as u32;
-                    p += 1;
-                }
-                i = end;
-                lit_start = i;
-                continue;
+            }
+            len -= 2;
+            ip += 1;
+            if len < 7 {
+                out[op] = ((off >> 8) + (len << 5)) as u8;
+                op += 1;
+            } else {
+                out[op] = ((off >> 8) + (7 << 5)) as u8;
+                out[op + 1] = (len - 7) as u8;
+                op += 2;
+            }
+            out[op] = off as u8;
+            op += 2; // the reference's last byte, then a new literal run
+            lit = 0;
+            ip += len + 1;
+            if ip + 2 >= in_end {
+                break;
+            }
+            ip -= 2;
+            hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
+            for _ in 0..2 {
+                hval = (hval << 8) | u32::from(input[ip + 2]);
+                htab[idx(hval)] = ip as u32;
+                ip += 1;
+            }
+        } else {
+            if op >= out_end {
+                return None;
+            }
+            lit += 1;
+            out[op] = input[ip];
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                out[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
             }
         }
-        i += 1;
     }
-    emit_literals(&mut out, &input[lit_start..]);
-    (out.len() <= max_out).then_some(out)
-}
-
-/// Appends literal runs of at most 32 bytes each.
-fn emit_literals(out: &mut Vec<u8>, mut lit: &[u8]) {
-    while !lit.is_empty() {
-        let run = lit.len().min(MAX_LITERAL);
-        out.push((run - 1) as u8);
-        out.extend_from_slice(&lit[..run]);
-        lit = &lit[run..];
+    if op + 3 > out_end {
+        return None;
     }
-}
-
-/// Appends one back-reference (`off` = distance - 1, `len` = 3..=264 bytes).
-fn emit_reference(out: &mut Vec<u8>, off: usize, len: usize) {
-    let l = len - 2;
-    if l < 7 {
-        out.push(((l << 5) | (off >> 8)) as u8);
-    } else {
-        out.push(((7 << 5) | (off >> 8)) as u8);
-        out.push((l - 7) as u8);
+    while ip < in_end {
+        lit += 1;
+        out[op] = input[ip];
+        op += 1;
+        ip += 1;
+        if lit == MAX_LIT {
+            out[op - lit - 1] = (lit - 1) as u8;
+            lit = 0;
+            op += 1;
+        }
     }
-    out.push((off & 0xFF) as u8);
+    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+    op -= usize::from(lit == 0);
+    out.truncate(op);
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compresses_like_redis() {
+        let c = [0x01, 0x61, 0x61, 0xE0, 0x31, 0x00, 0x01, 0x61, 0x61];
+        assert_eq!(compress(&[b'a'; 62], 58).unwrap(), c);
+        assert_eq!(compress(b"abcdefghijklmnopqrstuvwxyz0123456789", 32), None);
+    }
 
     #[test]
     fn digest_example() {
@@ -179,7 +229,6 @@ mod tests {
     #[test]
     fn round_trips() {
         let mut cases: Vec<Vec<u8>> = vec![
-            vec![],
             b"a".to_vec(),
             vec![b'a'; 1000],
             b"hello hello hello hello hello world".to_vec(),

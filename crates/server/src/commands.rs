@@ -399,6 +399,8 @@ pub static COMMANDS: &[Command] = &[
     c!("scan", -2, READONLY, NOKEY, "generic", "2.8.0", Data(keys::scan), "Incrementally iterate the keys space"),
     c!("randomkey", 1, READONLY, NOKEY, "generic", "1.0.0", Data(keys::randomkey), "Return a random key from the keyspace"),
     c!("touch", -2, READONLY | FAST, KALL, "generic", "3.2.1", Data(keys::touch), "Alters the last access time of a key(s). Returns the number of existing keys specified."),
+    c!("dump", 2, READONLY, K1, "generic", "2.6.0", Data(store::cmd::dump::dump), "Return a serialized version of the value stored at the specified key."),
+    c!("restore", -4, WRITE | DENYOOM, K1, "generic", "2.6.0", Data(store::cmd::dump::restore), "Create a key using the provided serialized value, previously obtained using DUMP."),
     c!("dbsize", 1, READONLY | FAST, NOKEY, "server", "1.0.0", Data(keys::dbsize), "Return the number of keys in the selected database"),
     c!("flushdb", -1, WRITE, NOKEY, "server", "1.0.0", Data(keys::flushdb), "Remove all keys from the current database"),
     c!("flushall", -1, WRITE, NOKEY, "server", "1.0.0", Data(keys::flushall), "Remove all keys from all databases"),

@@ -5,6 +5,7 @@ pub mod dict;
 pub mod glob;
 pub mod keyspace;
 pub mod num;
+pub mod rdbconv;
 pub mod small;
 pub mod types;
 pub mod value;

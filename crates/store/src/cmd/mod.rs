@@ -2,6 +2,7 @@
 //! (keyspace, arguments) that writes its reply and records what to propagate.
 
 pub mod bits;
+pub mod dump;
 pub mod expire;
 pub mod geo;
 pub mod hash;
