@@ -23,15 +23,14 @@ pub struct Out {
 
 fn push_int(buf: &mut Vec<u8>, prefix: u8, n: i64) {
     buf.push(prefix);
-    let mut tmp = itoa_buf(n);
-    buf.append(&mut tmp);
+    let mut digits = [0u8; 20];
+    buf.extend_from_slice(format_i64(n, &mut digits));
     buf.extend_from_slice(b"\r\n");
 }
 
-fn itoa_buf(n: i64) -> Vec<u8> {
-    let mut out = [0u8; 20];
+/// Writes the decimal form of `n` at the end of `out` (no allocation); returns that slice.
+fn format_i64(n: i64, out: &mut [u8; 20]) -> &[u8] {
     let mut i = out.len();
-    let neg = n < 0;
     let mut v = n.unsigned_abs();
     loop {
         i -= 1;
@@ -41,12 +40,12 @@ fn itoa_buf(n: i64) -> Vec<u8> {
             break;
         }
     }
-    let mut res = Vec::with_capacity(21);
-    if neg {
-        res.push(b'-');
+    if n < 0 {
+        // i64::MIN has 19 digits, so there is always room for the sign.
+        i -= 1;
+        out[i] = b'-';
     }
-    res.extend_from_slice(&out[i..]);
-    res
+    &out[i..]
 }
 
 impl Out {
@@ -122,8 +121,11 @@ impl Out {
 
     /// A bulk string holding the decimal form of `n`.
     pub fn bulk_int(&mut self, n: i64) {
-        let s = itoa_buf(n);
-        self.bulk(&s);
+        let mut digits = [0u8; 20];
+        let s = format_i64(n, &mut digits);
+        push_int(&mut self.buf, b'$', s.len() as i64);
+        self.buf.extend_from_slice(s);
+        self.buf.extend_from_slice(b"\r\n");
     }
 
     /// The nil of single values: `$-1` in RESP2, `_` in RESP3.
