@@ -354,16 +354,26 @@ fn unknown_options_on_the_command_line_are_fatal() {
     let _ = Raw::connect;
 }
 
+/// Waits until the server reports `n` blocked clients (polling INFO, bounded).
+fn wait_blocked(observer: &mut Raw, n: usize) {
+    let want = format!("blocked_clients:{n}\r\n");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !observer.call_str(&["INFO", "clients"]).contains(&want) {
+        assert!(std::time::Instant::now() < deadline, "never saw {want:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn blocking_pops_are_served_first_come_first_served() {
     let srv = Server::start(&[]);
     let mut first = srv.raw();
     let mut second = srv.raw();
-    first.cmd(&[b"BLPOP", b"q", b"5"]);
-    std::thread::sleep(Duration::from_millis(100));
-    second.cmd(&[b"BLPOP", b"q", b"5"]);
-    std::thread::sleep(Duration::from_millis(100));
     let mut producer = srv.raw();
+    first.cmd(&[b"BLPOP", b"q", b"5"]);
+    wait_blocked(&mut producer, 1);
+    second.cmd(&[b"BLPOP", b"q", b"5"]);
+    wait_blocked(&mut producer, 2);
     assert_eq!(producer.call(&["RPUSH", "q", "a", "b"]), b":2\r\n");
     assert_eq!(first.read_reply(), b"*2\r\n$1\r\nq\r\n$1\r\na\r\n");
     assert_eq!(second.read_reply(), b"*2\r\n$1\r\nq\r\n$1\r\nb\r\n");
@@ -371,7 +381,7 @@ fn blocking_pops_are_served_first_come_first_served() {
     // The blocked client's later pipelined commands wait for it.
     first.send(&resp::encode_command(&["BLPOP", "q", "5"]));
     first.send(&resp::encode_command(&["PING"]));
-    std::thread::sleep(Duration::from_millis(100));
+    wait_blocked(&mut producer, 1);
     producer.call(&["LPUSH", "q", "x"]);
     assert_eq!(first.read_reply(), b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
     assert_eq!(first.read_reply(), b"+PONG\r\n");
@@ -399,7 +409,7 @@ fn blocking_timeouts_multi_and_client_unblock() {
         .trim()
         .to_string();
     blocked.cmd(&[b"BLPOP", b"m", b"0"]);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_blocked(&mut c, 1);
     c.call(&["MULTI"]);
     c.call(&["RPUSH", "m", "1"]);
     c.call(&["RPUSH", "m", "2"]);
@@ -408,11 +418,11 @@ fn blocking_timeouts_multi_and_client_unblock() {
     assert_eq!(blocked.read_reply(), b"*2\r\n$1\r\nm\r\n$1\r\n2\r\n");
     // CLIENT UNBLOCK releases a blocked client with a timeout or an error.
     blocked.cmd(&[b"BLPOP", b"never", b"0"]);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_blocked(&mut c, 1);
     assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id]), b":1\r\n");
     assert_eq!(blocked.read_reply(), b"*-1\r\n");
     blocked.cmd(&[b"BLPOP", b"never", b"0"]);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_blocked(&mut c, 1);
     assert_eq!(c.call(&["CLIENT", "UNBLOCK", &id, "ERROR"]), b":1\r\n");
     assert_eq!(
         blocked.read_reply(),
@@ -558,8 +568,16 @@ fn config_rewrite_keeps_comments_and_order() {
 fn maxmemory_with_noeviction_refuses_growing_commands() {
     let srv = Server::start(&["--maxmemory", "100kb"]);
     let mut c = srv.raw();
-    std::thread::sleep(Duration::from_millis(300));
     let oom = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    // The limit is checked against a memory sample the server takes ten times a second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while c.call(&["SET", "probe", "v"]) != oom {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "maxmemory never took effect"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(c.call(&["SET", "k", "v"]), oom);
     assert_eq!(c.call(&["GET", "k"]), b"$-1\r\n");
     assert_eq!(c.call(&["DEL", "k"]), b":0\r\n");
