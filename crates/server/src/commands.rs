@@ -455,8 +455,10 @@ pub static MEMORY_SUBCOMMANDS: &[Command] = &[
     c!("help", 2, LOADING | STALE, NOKEY, "server", "4.0.0", Data(keys::memory_help), "Show helpful text about the different subcommands"),
 ];
 
-fn index() -> &'static HashMap<&'static str, &'static Command> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+type Index = HashMap<&'static str, &'static Command, ahash::RandomState>;
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name, c)).collect())
 }
 

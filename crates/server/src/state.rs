@@ -29,7 +29,7 @@ pub struct Stats {
     /// Error replies in total.
     pub total_error_replies: u64,
     /// Per command: calls, microseconds, rejected calls, failed calls.
-    pub commands: HashMap<&'static str, CommandStats>,
+    pub commands: HashMap<&'static str, CommandStats, ahash::RandomState>,
     /// Pub/sub messages delivered.
     pub pubsub_messages: u64,
     /// Clients closed for exceeding output limits.
