@@ -395,6 +395,20 @@ impl Keyspace {
         self.notify(class, event, db, key);
     }
 
+    /// Records a change that Redis counts as `n` dirty changes (one per field or member),
+    /// with a single keyspace event.
+    pub fn changed_n(&mut self, db: usize, key: &[u8], class: u32, event: &'static str, n: usize) {
+        self.changed(db, key, class, event);
+        // SPOP can claim up to i64::MAX changes; wrap like Redis's counter instead of panicking.
+        self.dirty = self.dirty.wrapping_add((n as u64).saturating_sub(1));
+    }
+
+    /// Removes a collection key that became empty, raising `del` as Redis does.
+    pub fn delete_emptied(&mut self, db: usize, key: &[u8]) {
+        self.remove(db, key);
+        self.notify(notify::GENERIC, "del", db, key);
+    }
+
     /// Breaks the WATCHes of `key` without counting a change (Redis's signalModifiedKey).
     pub fn touch(&mut self, db: usize, key: &[u8]) {
         if self.watched.is_empty() {

@@ -98,20 +98,6 @@ pub(crate) fn reply_empty_scan(out: &mut Out) {
     out.raw(EMPTY_SCAN);
 }
 
-/// Records a change that Redis counts as `n` dirty changes (one per field or member).
-pub(crate) fn changed_n(
-    ks: &mut Keyspace,
-    db: usize,
-    key: &[u8],
-    class: u32,
-    event: &'static str,
-    n: usize,
-) {
-    ks.changed(db, key, class, event);
-    // SPOP can claim up to i64::MAX changes; wrap like Redis's counter instead of panicking.
-    ks.dirty = ks.dirty.wrapping_add((n as u64).saturating_sub(1));
-}
-
 /// What a read lookup of a hash found.
 enum Found<'k> {
     Missing,
@@ -179,7 +165,7 @@ fn hset_generic(ctx: &mut Ctx, name: &str) {
         }
     }
     let pairs = (argv.len() - 2) / 2;
-    changed_n(ctx.ks, ctx.db, key, notify::HASH, "hset", pairs);
+    ctx.ks.changed_n(ctx.db, key, notify::HASH, "hset", pairs);
     if name == "hset" {
         ctx.out.int(created);
     } else {
@@ -262,13 +248,10 @@ pub fn hdel(ctx: &mut Ctx) {
             }
         }
     }
-    if emptied {
-        ctx.ks.remove(ctx.db, key);
-    }
     if deleted > 0 {
-        changed_n(ctx.ks, ctx.db, key, notify::HASH, "hdel", deleted);
+        ctx.ks.changed_n(ctx.db, key, notify::HASH, "hdel", deleted);
         if emptied {
-            ctx.ks.notify(notify::GENERIC, "del", ctx.db, key);
+            ctx.ks.delete_emptied(ctx.db, key);
         }
     }
     ctx.out.int(deleted as i64);

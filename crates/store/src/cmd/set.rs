@@ -1,7 +1,7 @@
 //! Set commands: membership, random picks and pops, moves, the algebra (SINTER, SUNION, SDIFF
 //! and their STORE forms, SINTERCARD) and SSCAN.
 
-use super::hash::{changed_n, parse_scan_options, reply_empty_scan, reply_scan, Rng, COUNT_RANGE};
+use super::hash::{parse_scan_options, reply_empty_scan, reply_scan, Rng, COUNT_RANGE};
 use super::keys::parse_cursor;
 use super::{Ctx, NOT_INT};
 use crate::glob::glob_match;
@@ -87,7 +87,7 @@ pub fn sadd(ctx: &mut Ctx) {
         }
     }
     if added > 0 {
-        changed_n(ctx.ks, ctx.db, key, notify::SET, "sadd", added);
+        ctx.ks.changed_n(ctx.db, key, notify::SET, "sadd", added);
     }
     ctx.out.int(added as i64);
 }
@@ -113,13 +113,10 @@ pub fn srem(ctx: &mut Ctx) {
             }
         }
     }
-    if emptied {
-        ctx.ks.remove(ctx.db, key);
-    }
     if removed > 0 {
-        changed_n(ctx.ks, ctx.db, key, notify::SET, "srem", removed);
+        ctx.ks.changed_n(ctx.db, key, notify::SET, "srem", removed);
         if emptied {
-            ctx.ks.notify(notify::GENERIC, "del", ctx.db, key);
+            ctx.ks.delete_emptied(ctx.db, key);
         }
     }
     ctx.out.int(removed as i64);
@@ -258,8 +255,7 @@ fn spop_with_count(ctx: &mut Ctx) {
     }
     let size = set.len();
     // Redis counts the whole requested count as changes, whatever it pops.
-    changed_n(
-        ctx.ks,
+    ctx.ks.changed_n(
         db,
         key,
         notify::SET,

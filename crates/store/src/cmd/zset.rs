@@ -91,18 +91,6 @@ pub(crate) fn reply_elements(out: &mut Out, items: &[(&[u8], f64)], withscores: 
     }
 }
 
-/// Records a change that Redis counts as `n` dirty units but notifies once.
-fn changed_n(ks: &mut Keyspace, db: usize, key: &[u8], event: &'static str, n: usize) {
-    ks.changed(db, key, notify::ZSET, event);
-    ks.dirty += n.saturating_sub(1) as u64;
-}
-
-/// Removes `key` after its sorted set became empty, raising `del` as Redis does.
-fn delete_emptied(ks: &mut Keyspace, db: usize, key: &[u8]) {
-    ks.remove(db, key);
-    ks.notify(notify::GENERIC, "del", db, key);
-}
-
 /// Stores `items` (sorted, distinct) at `dst` as a STORE command does: a non-empty result
 /// replaces the key and raises `event`; an empty one deletes the key (raising `del`).
 /// Replies with the stored cardinality.
@@ -548,10 +536,10 @@ pub(crate) fn zadd_apply(ctx: &mut Ctx, f: ZaddFlags, pairs: &[(f64, &[u8])]) ->
             .int((if f.ch { added + updated } else { added }) as i64);
     }
     if added + updated > 0 {
-        changed_n(
-            ctx.ks,
+        ctx.ks.changed_n(
             db,
             key,
+            notify::ZSET,
             if f.incr { "zincr" } else { "zadd" },
             added + updated,
         );
@@ -648,9 +636,9 @@ pub fn zrem(ctx: &mut Ctx) {
     }
     let emptied = z.is_empty();
     if deleted > 0 {
-        changed_n(ctx.ks, db, key, "zrem", deleted);
+        ctx.ks.changed_n(db, key, notify::ZSET, "zrem", deleted);
         if emptied {
-            delete_emptied(ctx.ks, db, key);
+            ctx.ks.delete_emptied(db, key);
         }
     }
     ctx.out.int(deleted as i64);
@@ -977,9 +965,9 @@ fn zremrange_generic(ctx: &mut Ctx, kind: RangeKind) {
     };
     let emptied = z.is_empty();
     if deleted > 0 {
-        changed_n(ctx.ks, db, key, event, deleted);
+        ctx.ks.changed_n(db, key, notify::ZSET, event, deleted);
         if emptied {
-            delete_emptied(ctx.ks, db, key);
+            ctx.ks.delete_emptied(db, key);
         }
     }
     ctx.out.int(deleted as i64);
@@ -1083,9 +1071,15 @@ fn zpop_generic(
         out.double(*s);
     }
     let emptied = z.is_empty();
-    changed_n(ctx.ks, db, key, if max { "zpopmax" } else { "zpopmin" }, n);
+    ctx.ks.changed_n(
+        db,
+        key,
+        notify::ZSET,
+        if max { "zpopmax" } else { "zpopmin" },
+        n,
+    );
     if emptied {
-        delete_emptied(ctx.ks, db, key);
+        ctx.ks.delete_emptied(db, key);
     }
     Some((i, n))
 }
