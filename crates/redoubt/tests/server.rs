@@ -620,3 +620,213 @@ fn output_buffer_limits_close_normal_and_slow_pubsub_clients() {
     assert!(dropped, "the slow subscriber was never disconnected");
     assert!(sub.is_closed(), "the subscriber's connection is closed");
 }
+
+/// Fills db 0 (and db 2) with one key of every type, one of them with a TTL.
+fn persist_fill(c: &mut Raw) {
+    assert_eq!(c.call(&["SET", "s", "hello"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SET", "n", "12345"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SET", "long", &"abc".repeat(100)]), b"+OK\r\n");
+    assert_eq!(c.call(&["RPUSH", "l", "a", "b", "3"]), b":3\r\n");
+    assert_eq!(c.call(&["HSET", "h", "f", "v", "n", "1"]), b":2\r\n");
+    assert_eq!(c.call(&["ZADD", "z", "1", "a", "2.5", "b"]), b":2\r\n");
+    assert_eq!(c.call(&["SADD", "st", "x", "1", "2"]), b":3\r\n");
+    assert_eq!(c.call(&["SADD", "ints", "1", "2", "3"]), b":3\r\n");
+    assert_eq!(c.call(&["XADD", "x", "1-1", "f", "v"]), b"$3\r\n1-1\r\n");
+    assert_eq!(c.call(&["XGROUP", "CREATE", "x", "g", "0"]), b"+OK\r\n");
+    c.call(&["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "x", ">"]);
+    assert_eq!(c.call(&["SET", "t", "v", "EX", "1000"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SELECT", "2"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SET", "d2", "other"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SELECT", "0"]), b"+OK\r\n");
+}
+
+/// The replies that show the dataset written by [`persist_fill`], deadlines included.
+fn persist_snapshot(c: &mut Raw) -> Vec<String> {
+    let calls: &[&[&str]] = &[
+        &["DBSIZE"],
+        &["GET", "s"],
+        &["GET", "n"],
+        &["GET", "long"],
+        &["LRANGE", "l", "0", "-1"],
+        &["HGETALL", "h"],
+        &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        &["SMISMEMBER", "st", "x", "1", "2", "y"],
+        &["SCARD", "st"],
+        &["SMEMBERS", "ints"],
+        &["XRANGE", "x", "-", "+"],
+        &["XINFO", "GROUPS", "x"],
+        &["XPENDING", "x", "g"],
+        &["GET", "t"],
+        &["PEXPIRETIME", "t"],
+        &["PEXPIRETIME", "s"],
+        &["TYPE", "x"],
+        &["SELECT", "2"],
+        &["GET", "d2"],
+        &["DBSIZE"],
+        &["SELECT", "0"],
+    ];
+    calls.iter().map(|a| c.call_str(a)).collect()
+}
+
+/// Starts our server (or redis-server) with `--dir dir`.
+fn persist_start(redis: bool, dir: &std::path::Path) -> Server {
+    let d = dir.to_str().unwrap();
+    if redis {
+        Server::start_redis(&["--dir", d])
+    } else {
+        Server::start(&["--dir", d])
+    }
+}
+
+#[test]
+fn save_and_restart_restores_every_type_with_ttls() {
+    let dir = scratch_dir("persist-a");
+    let before;
+    {
+        let d = dir.to_str().unwrap();
+        let srv = Server::start(&["--dir", d, "--enable-debug-command", "yes"]);
+        let mut c = srv.raw();
+        let started = c.call_str(&["LASTSAVE"]);
+        persist_fill(&mut c);
+        assert!(!c
+            .call_str(&["INFO", "persistence"])
+            .contains("rdb_changes_since_last_save:0\r\n"));
+        before = persist_snapshot(&mut c);
+        assert!(before[14].starts_with(':') && before[14] != ":-1\r\n");
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_eq!(c.call(&["SAVE"]), b"+OK\r\n");
+        assert_ne!(c.call_str(&["LASTSAVE"]), started);
+        let info = c.call_str(&["INFO", "persistence"]);
+        assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
+        assert!(info.contains("rdb_saves:1\r\n"), "{info}");
+        assert!(dir.join("dump.rdb").exists());
+        assert!(!dir.join(format!("temp-{}.rdb", srv.child.id())).exists());
+        // DEBUG RELOAD saves, flushes and loads the same data back.
+        assert_eq!(c.call(&["DEBUG", "RELOAD"]), b"+OK\r\n");
+        assert_eq!(persist_snapshot(&mut c), before);
+    }
+    let srv = persist_start(false, &dir);
+    let mut c = srv.raw();
+    assert_eq!(persist_snapshot(&mut c), before);
+    let info = c.call_str(&["INFO", "persistence"]);
+    assert!(info.contains("rdb_last_load_keys_loaded:11\r\n"), "{info}");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rdb_files_interoperate_with_redis_both_ways() {
+    // Ours writes, redis-server reads.
+    let dir = scratch_dir("persist-b1");
+    let ours = persist_start(false, &dir);
+    let mut c = ours.raw();
+    persist_fill(&mut c);
+    let expected = persist_snapshot(&mut c);
+    assert_eq!(c.call(&["SAVE"]), b"+OK\r\n");
+    drop(ours);
+    let redis = persist_start(true, &dir);
+    let mut c = redis.raw();
+    assert_eq!(persist_snapshot(&mut c), expected);
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // redis-server writes, ours reads.
+    let dir = scratch_dir("persist-b2");
+    let redis = persist_start(true, &dir);
+    let mut c = redis.raw();
+    persist_fill(&mut c);
+    let expected = persist_snapshot(&mut c);
+    assert_eq!(c.call(&["SAVE"]), b"+OK\r\n");
+    drop(redis);
+    let ours = persist_start(false, &dir);
+    let mut c = ours.raw();
+    assert_eq!(persist_snapshot(&mut c), expected);
+    drop(ours);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits (bounded) for a server process to exit; its exit code.
+fn persist_wait_exit(child: &mut std::process::Child) -> Option<i32> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn shutdown_save_writes_the_file_and_plain_shutdown_does_not() {
+    let dir = scratch_dir("persist-c");
+    let mut srv = persist_start(false, &dir);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["SET", "k", "v"]), b"+OK\r\n");
+    c.cmd(&[b"SHUTDOWN"]);
+    assert!(c.read_to_close().is_empty());
+    assert_eq!(persist_wait_exit(&mut srv.child), Some(0));
+    assert!(!dir.join("dump.rdb").exists(), "no save points: no save");
+    drop(srv);
+
+    let mut srv = persist_start(false, &dir);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["SET", "k", "v"]), b"+OK\r\n");
+    c.cmd(&[b"SHUTDOWN", b"SAVE"]);
+    assert!(c.read_to_close().is_empty());
+    assert_eq!(persist_wait_exit(&mut srv.child), Some(0));
+    assert!(dir.join("dump.rdb").exists());
+    drop(srv);
+
+    let srv = persist_start(false, &dir);
+    assert_eq!(srv.raw().call(&["GET", "k"]), b"$1\r\nv\r\n");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corrupt_rdb_refuses_to_start() {
+    let dir = scratch_dir("persist-d");
+    let good = {
+        let srv = persist_start(false, &dir);
+        let mut c = srv.raw();
+        assert_eq!(c.call(&["SET", "k", "v"]), b"+OK\r\n");
+        assert_eq!(c.call(&["SAVE"]), b"+OK\r\n");
+        std::fs::read(dir.join("dump.rdb")).unwrap()
+    };
+    let truncated = good[..good.len() - 12].to_vec();
+    let mut bad_crc = good.clone();
+    let last = bad_crc.len() - 1;
+    bad_crc[last] ^= 0xff;
+    for (bytes, wording) in [
+        (
+            truncated,
+            "Short read or OOM loading DB. Unrecoverable error, aborting now.",
+        ),
+        (bad_crc, "Wrong RDB checksum expected: ("),
+    ] {
+        std::fs::write(dir.join("dump.rdb"), bytes).unwrap();
+        let log = dir.join("log.txt");
+        let _ = std::fs::remove_file(&log);
+        let port = common::free_port().to_string();
+        let mut child = Command::new(common::redoubt_bin())
+            .args(["--port", &port, "--bind", "127.0.0.1", "--dir"])
+            .arg(&dir)
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let code = persist_wait_exit(&mut child);
+        if code.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert_eq!(code, Some(1));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(text.contains(wording), "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

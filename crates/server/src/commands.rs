@@ -385,6 +385,7 @@ pub static COMMANDS: &[Command] = &[
     c!("latency", -2, 0, "server", "2.8.13", subs admin::LATENCY_SUBCOMMANDS, "A container for latency diagnostics commands"),
     c!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEY, "server", "1.0.0", Server(admin::debug), "A container for debugging commands"),
     c!("lastsave", 1, LOADING | STALE | FAST, NOKEY, "server", "1.0.0", Server(admin::lastsave), "Get the UNIX time stamp of the last successful save to disk"),
+    c!("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEY, "server", "1.0.0", Server(admin::save), "Synchronously save the dataset to disk"),
     // keys
     c!("del", -2, WRITE, KALL, "generic", "1.0.0", Data(keys::del), "Delete a key"),
     c!("unlink", -2, WRITE | FAST, KALL, "generic", "4.0.0", Data(keys::unlink), "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),

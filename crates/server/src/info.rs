@@ -639,7 +639,7 @@ fn memory(t: &mut Text, st: &mut State) {
 }
 
 fn persistence(t: &mut Text, st: &State) {
-    // No RDB or AOF yet: the values Redis shows with both idle and disabled.
+    // SAVE only (no BGSAVE, no AOF): the background fields show Redis's idle values.
     t.header("Persistence");
     t.field("loading", 0);
     t.field("async_loading", 0);
@@ -651,14 +651,20 @@ fn persistence(t: &mut Text, st: &State) {
     t.field("current_save_keys_total", 0);
     t.field("rdb_changes_since_last_save", st.ks.dirty);
     t.field("rdb_bgsave_in_progress", 0);
-    t.field("rdb_last_save_time", st.start_ms / 1000);
+    t.field("rdb_last_save_time", st.persist.lastsave);
     t.field("rdb_last_bgsave_status", "ok");
     t.field("rdb_last_bgsave_time_sec", -1);
     t.field("rdb_current_bgsave_time_sec", -1);
-    t.field("rdb_saves", 0);
+    t.field("rdb_saves", st.persist.rdb_saves);
     t.field("rdb_last_cow_size", 0);
-    t.field("rdb_last_load_keys_expired", 0);
-    t.field("rdb_last_load_keys_loaded", 0);
+    t.field(
+        "rdb_last_load_keys_expired",
+        st.persist.last_load_keys_expired,
+    );
+    t.field(
+        "rdb_last_load_keys_loaded",
+        st.persist.last_load_keys_loaded,
+    );
     t.field("aof_enabled", 0);
     t.field("aof_rewrite_in_progress", 0);
     t.field("aof_rewrite_scheduled", 0);

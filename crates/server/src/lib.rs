@@ -10,6 +10,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod info;
 pub mod log;
+pub mod persist;
 pub mod pubsub;
 pub mod slowlog;
 pub mod state;
@@ -229,9 +230,23 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
     let unixsocket = cfg.unixsocket.clone();
     let mut state = State::new(cfg, clock::unix_ms());
     state.bound_port = bound_port;
-    let shared = state::shared(state);
     notice!("Running mode=standalone, port={bound_port}.");
     notice!("Server initialized");
+    let rdb_path = std::path::PathBuf::from(&state.cfg.dbfilename);
+    if rdb_path.exists() {
+        let started = std::time::Instant::now();
+        match persist::load_rdb(&mut state, &rdb_path) {
+            Ok(_) => notice!(
+                "DB loaded from disk: {:.3} seconds",
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                warning!("{e}");
+                return 1;
+            }
+        }
+    }
+    let shared = state::shared(state);
     for l in listeners {
         tokio::spawn(accept_tcp(shared.clone(), l));
     }

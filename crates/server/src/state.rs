@@ -104,6 +104,8 @@ pub struct State {
     pub monitors: Vec<u64>,
     /// Woken when CLIENT PAUSE ends or is lifted (the same Notify as [`Shared::unpaused`]).
     pub unpaused: Arc<Notify>,
+    /// RDB snapshot bookkeeping (LASTSAVE, INFO persistence).
+    pub persist: crate::persist::PersistState,
 }
 
 /// The state plus what tasks wait on.
@@ -150,6 +152,10 @@ impl State {
             info: crate::info::InfoState::default(),
             monitors: Vec::new(),
             unpaused: Arc::new(Notify::new()),
+            persist: crate::persist::PersistState {
+                lastsave: now_ms / 1000,
+                ..Default::default()
+            },
             cfg,
         };
         st.apply_config();

@@ -181,9 +181,18 @@ pub fn time(ex: &mut Exec) {
     ex.out.bulk_int(us % 1_000_000);
 }
 
-/// LASTSAVE (the start time until persistence exists).
+/// LASTSAVE
 pub fn lastsave(ex: &mut Exec) {
-    ex.out.int(ex.st.start_ms / 1000);
+    ex.out.int(ex.st.persist.lastsave);
+}
+
+/// SAVE
+pub fn save(ex: &mut Exec) {
+    let path = std::path::PathBuf::from(&ex.st.cfg.dbfilename);
+    match crate::persist::save_rdb(ex.st, &path) {
+        Ok(()) => ex.out.ok(),
+        Err(_) => ex.out.error("ERR"),
+    }
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
@@ -214,10 +223,11 @@ pub fn shutdown(ex: &mut Exec) {
     if (!ex.st.cfg.save.is_empty() && !nosave) || save {
         crate::warning!("User requested shutdown...");
         crate::notice!("Saving the final RDB snapshot before exiting.");
-        crate::warning!("Failed opening the temp RDB file: persistence is not implemented yet");
-        if force {
+        let path = std::path::PathBuf::from(&ex.st.cfg.dbfilename);
+        let saved = crate::persist::save_rdb(ex.st, &path).is_ok();
+        if !saved && force {
             crate::warning!("Error trying to save the DB. Exit anyway.");
-        } else {
+        } else if !saved {
             crate::warning!("Error trying to save the DB, can't exit.");
             crate::warning!(
                 "Errors trying to shut down the server. Check the logs for more information."
@@ -1746,6 +1756,22 @@ pub fn debug(ex: &mut Exec) {
             ex.out.ok();
         }
         (b"object", 3) => debug_object(ex),
+        (b"reload", 2) => {
+            let path = std::path::PathBuf::from(&ex.st.cfg.dbfilename);
+            if crate::persist::save_rdb(ex.st, &path).is_err() {
+                return ex.out.error("ERR Error trying to save the DB");
+            }
+            for db in 0..ex.st.ks.dbs.len() {
+                ex.st.ks.flush_db(db);
+            }
+            if crate::persist::load_rdb(ex.st, &path).is_err() {
+                return ex
+                    .out
+                    .error("ERR Error trying to load the RDB dump, check server logs.");
+            }
+            crate::warning!("DB reloaded by DEBUG RELOAD");
+            ex.out.ok();
+        }
         (b"populate", 3..=5) => debug_populate(ex),
         (b"log", 3) => {
             crate::warning!("DEBUG LOG: {}", String::from_utf8_lossy(&ex.argv[2]));
