@@ -5,6 +5,7 @@
 #   bench/compare.sh                 # full run (-n 1000000 per test)
 #   BENCH_N=100000 bench/compare.sh  # quicker
 #   BENCH_TESTS=ping,set bench/compare.sh
+#   BENCH_TYPE_TESTS=none BENCH_MEMORY=0 bench/compare.sh   # string workloads only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,10 +74,11 @@ printf '%-12s %-3s %-5s %12s %12s %8s %8s %8s\n' test P size redoubt_rps redis_r
 for P in 1 16; do
   for SIZE in 3 1024; do run_pair "$P" "$SIZE" "$TESTS"; done
 done
-if [ -n "$TYPE_TESTS" ]; then
+if [ "$TYPE_TESTS" != none ]; then
   for P in 1 16; do run_pair "$P" 3 "$TYPE_TESTS"; done
 fi
 
+[ "${BENCH_MEMORY:-1}" = 0 ] && exit 0
 echo
 echo "# memory: used_memory growth after loading each dataset into an empty server (MiB), ratio = redoubt / redis"
 used() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '/^used_memory:/{print $2}'; }
