@@ -800,7 +800,7 @@ mod tests {
             blocked: false,
             id: 7,
             addr: addr.into(),
-            laddr: "127.0.0.1:6379".into(),
+            laddr: "127.0.0.1:40001".into(),
             fd: 9,
             name: None,
             db: 0,
@@ -863,7 +863,7 @@ mod tests {
             ]
         );
         assert!(line.starts_with(
-            "id=7 addr=127.0.0.1:50000 laddr=127.0.0.1:6379 fd=9 name= age=5 idle=3 flags=N db=0 "
+            "id=7 addr=127.0.0.1:50000 laddr=127.0.0.1:40001 fd=9 name= age=5 idle=3 flags=N db=0 "
         ));
         assert!(line.ends_with(" events=r cmd=NULL user=default redir=-1 resp=2"));
     }
