@@ -760,7 +760,7 @@ fn persist_wait_exit(child: &mut std::process::Child) -> Option<i32> {
 #[test]
 fn shutdown_save_writes_the_file_and_plain_shutdown_does_not() {
     let dir = scratch_dir("persist-c");
-    let mut srv = persist_start(false, &dir);
+    let mut srv = Server::start(&["--dir", dir.to_str().unwrap(), "--save", ""]);
     let mut c = srv.raw();
     assert_eq!(c.call(&["SET", "k", "v"]), b"+OK\r\n");
     c.cmd(&[b"SHUTDOWN"]);

@@ -11,10 +11,9 @@
 //! [`Config::set`] (or [`load`]) so that validation and the table stay in charge.
 //!
 //! Features Redoubt has not built yet are refused, never silently accepted: a value that would
-//! turn one on (`replicaof`, a `save` schedule, `appendonly yes`, `cluster-enabled yes`, TLS,
-//! modules, ACL users, ...) fails at load with the fatal-error layout and in `CONFIG SET` with
-//! the usual `CONFIG SET failed` error; see `Config::check`. For the same reason the default
-//! `save` schedule is empty here, where Redis's is `3600 1 300 100 60 10000`.
+//! turn one on (`replicaof`, `appendonly yes`, `cluster-enabled yes`, TLS, modules, ACL
+//! users, ...) fails at load with the fatal-error layout and in `CONFIG SET` with the usual
+//! `CONFIG SET failed` error; see `Config::check`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{Read, Write};
@@ -374,7 +373,7 @@ config_struct! {
     acllog_max_len: u64,
 
     // Persistence.
-    /// `save`: (seconds, changes) save points; always empty until RDB snapshots are built.
+    /// `save`: (seconds, changes) save points.
     save: Vec<(i64, i64)>,
     /// `dbfilename`.
     dbfilename: String,
@@ -384,7 +383,7 @@ config_struct! {
     rdbchecksum: bool,
     /// `stop-writes-on-bgsave-error`.
     stop_writes_on_bgsave_error: bool,
-    /// `appendonly` (always false until the AOF is built).
+    /// `appendonly`.
     appendonly: bool,
     /// `appendfilename`.
     appendfilename: String,
@@ -392,6 +391,14 @@ config_struct! {
     appenddirname: String,
     /// `appendfsync`.
     appendfsync: AppendFsync,
+    /// `aof-load-truncated`.
+    aof_load_truncated: bool,
+    /// `aof-use-rdb-preamble`.
+    aof_use_rdb_preamble: bool,
+    /// `auto-aof-rewrite-percentage`.
+    auto_aof_rewrite_percentage: i64,
+    /// `auto-aof-rewrite-min-size` in bytes.
+    auto_aof_rewrite_min_size: i64,
 
     /// The configuration file, as an absolute path (None = started without one).
     config_file: Option<String>,
@@ -707,8 +714,8 @@ static PARAMS: &[Param] = &[
     p("no-appendfsync-on-rewrite", N, MUT, boolean(false), O),
     p("cluster-require-full-coverage", N, MUT, boolean(true), O),
     p("rdb-save-incremental-fsync", N, MUT, boolean(true), O),
-    p("aof-load-truncated", N, MUT, boolean(true), O),
-    p("aof-use-rdb-preamble", N, MUT, boolean(true), O),
+    p("aof-load-truncated", N, MUT, boolean(true), f!(bool aof_load_truncated)),
+    p("aof-use-rdb-preamble", N, MUT, boolean(true), f!(bool aof_use_rdb_preamble)),
     p("aof-timestamp-enabled", N, MUT, boolean(false), O),
     p("cluster-replica-no-failover", Some("cluster-slave-no-failover"), MUT, boolean(false), O),
     p("replica-lazy-flush", Some("slave-lazy-flush"), MUT, boolean(false), f!(bool replica_lazy_flush)),
@@ -792,7 +799,7 @@ static PARAMS: &[Param] = &[
     p("databases", N, IMMUTABLE, int(1, INT_MAX, 16), f!(int databases)),
     p("port", N, MUT, int(0, 65535, 6379), f!(int port)),
     p("io-threads", N, IMMUTABLE, int(1, 128, 1), f!(int io_threads)),
-    p("auto-aof-rewrite-percentage", N, MUT, int(0, INT_MAX, 100), O),
+    p("auto-aof-rewrite-percentage", N, MUT, int(0, INT_MAX, 100), f!(int auto_aof_rewrite_percentage)),
     p("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), MUT, int(0, INT_MAX, 10), O),
     p("list-max-listpack-size", Some("list-max-ziplist-size"), MUT, int(INT_MIN, INT_MAX, -2), f!(int list_max_listpack_size)),
     p("tcp-keepalive", N, MUT, int(0, INT_MAX, 300), f!(int tcp_keepalive)),
@@ -853,7 +860,7 @@ static PARAMS: &[Param] = &[
     p("client-query-buffer-limit", N, MUT, umem(MB, LLONG_MAX, 1024 * MB), f!(int client_query_buffer_limit)),
     p("maxmemory-clients", N, MUT, Kind::Int { min: -100, max: LLONG_MAX, default: 0, flags: MEM | PCT }, O),
     p("repl-backlog-ttl", N, MUT, int(0, LLONG_MAX, 3600), f!(int repl_backlog_ttl)),
-    p("auto-aof-rewrite-min-size", N, MUT, mem(0, LLONG_MAX, 64 * MB), O),
+    p("auto-aof-rewrite-min-size", N, MUT, mem(0, LLONG_MAX, 64 * MB), f!(int auto_aof_rewrite_min_size)),
     p("loading-process-events-interval-bytes", N, MUT | HIDDEN, int(1024, INT_MAX, 2 * MB), O),
     p("tls-port", N, MUT, int(0, 65535, 0), O),
     p("tls-session-cache-size", N, MUT, int(0, INT_MAX, 20480), O),
@@ -1068,9 +1075,6 @@ impl Config {
             }
             // Not built yet.
             "replicaof" if self.replicaof.is_some() => return Err(unsupported("replication (replicaof/slaveof)")),
-            "save" if !self.save.is_empty() => {
-                return Err(unsupported("RDB snapshots (save with a schedule; use save \"\")"))
-            }
             "appendonly" if self.appendonly => return Err(unsupported("the append-only file (appendonly yes)")),
             "cluster-enabled" if self.other_bool(name) => return Err(unsupported("cluster mode (cluster-enabled yes)")),
             "tls-port" if self.other_int(name) != 0 => return Err(unsupported("TLS (tls-port)")),
@@ -1272,7 +1276,7 @@ static SAVE: Special = Special {
         }
         rw.mark("save");
     },
-    default: Some(""),
+    default: Some("3600 1 300 100 60 10000"),
 };
 
 const CLIENT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
@@ -2627,8 +2631,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// `CONFIG GET *` of a default redis-server 7.0.15 (Debian), `dir` left out; `save` is
-    /// Redoubt's empty default (Redis: `3600 1 300 100 60 10000`).
+    /// `CONFIG GET *` of a default redis-server 7.0.15 (Debian), `dir` left out.
     const REDIS_DEFAULTS: &str = "\
 acl-pubsub-default=resetchannels\n\
 aclfile=\n\
@@ -2766,7 +2769,7 @@ replica-serve-stale-data=yes\n\
 replicaof=\n\
 requirepass=\n\
 sanitize-dump-payload=no\n\
-save=\n\
+save=3600 1 300 100 60 10000\n\
 server_cpulist=\n\
 set-max-intset-entries=512\n\
 set-proc-title=yes\n\
@@ -2924,7 +2927,8 @@ zset-max-ziplist-value=64\n\
         assert_eq!(c.slowlog_log_slower_than, 10000);
         assert_eq!(c.latency_tracking_info_percentiles, vec![50.0, 99.0, 99.9]);
         assert_eq!(c.hz, 10);
-        assert!(c.save.is_empty() && c.replicaof.is_none() && c.requirepass.is_none());
+        assert_eq!(c.save, vec![(3600, 1), (300, 100), (60, 10000)]);
+        assert!(c.replicaof.is_none() && c.requirepass.is_none());
         assert_eq!(c.config_file, None);
         assert_eq!(load(&[]).unwrap(), c);
     }
@@ -3186,7 +3190,6 @@ zset-max-ziplist-value=64\n\
         let cases = [
             "replicaof 127.0.0.1 6379",
             "slaveof 127.0.0.1 6379",
-            "save 900 1",
             "appendonly yes",
             "cluster-enabled yes",
             "tls-port 6380",
@@ -3642,7 +3645,6 @@ zset-max-ziplist-value=64\n\
     fn set_refuses_features_not_built() {
         let mut c = Config::default();
         for (name, value) in [
-            ("save", "100 0"),
             ("appendonly", "yes"),
             ("tls-port", "6380"),
             ("tls-replication", "yes"),
@@ -3813,7 +3815,9 @@ zset-max-ziplist-value=64\n\
             "requirepass \"p\\\"w\\n\"",
             "maxmemory 3mb",
             "loglevel debug",
-            "save \"\"",
+            "save 3600 1",
+            "save 300 100",
+            "save 60 10000",
             &format!("dir \"{}\"", std::env::current_dir().unwrap().display()),
             "latency-tracking-info-percentiles 50 99 99.9",
         ] {

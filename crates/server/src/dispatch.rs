@@ -221,6 +221,12 @@ fn dispatch_checked(
         );
         return Flow::Continue;
     }
+    if cmd.has(flag::WRITE) || cmd.name == "ping" || (cmd.name == "exec" && queued_write(sess)) {
+        if let Some(msg) = crate::persist::disk_error(st) {
+            reject(st, sess, out, Some(name), &msg);
+            return Flow::Continue;
+        }
+    }
     if sess.subscription_count() > 0
         && !out.resp3()
         && parent.is_none()
@@ -255,6 +261,19 @@ fn dispatch_checked(
         return Flow::Paused;
     }
     execute(st, sess, out, parent, cmd, argv, now_ms)
+}
+
+/// Whether the transaction queued by MULTI holds a write command.
+fn queued_write(sess: &Session) -> bool {
+    sess.multi.as_ref().is_some_and(|q| {
+        q.iter().any(|argv| {
+            commands::lookup(&argv[0]).is_some_and(|c| {
+                c.has(flag::WRITE)
+                    || argv.len() > 1
+                        && commands::lookup_sub(c, &argv[1]).is_some_and(|s| s.has(flag::WRITE))
+            })
+        })
+    })
 }
 
 fn paused_for(st: &mut State, cmd: &Command, argv: &[Bytes], now_ms: i64) -> bool {
@@ -423,6 +442,9 @@ fn after_command(
 /// What a command leaves for others once it ran: keyspace events published, WATCHes of
 /// changed keys broken, and the keyspace's own propagation (lazy-expiry DELs) handed on.
 pub fn settle(st: &mut State, now_ms: i64) {
+    if std::mem::take(&mut st.ks.flushed_all) {
+        crate::persist::after_flushall(st);
+    }
     for (db, argv) in std::mem::take(&mut st.ks.propagated) {
         feed_propagation(st, db, argv);
     }

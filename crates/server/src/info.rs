@@ -639,7 +639,9 @@ fn memory(t: &mut Text, st: &mut State) {
 }
 
 fn persistence(t: &mut Text, st: &State) {
-    // SAVE only (no BGSAVE, no AOF): the background fields show Redis's idle values.
+    let p = &st.persist;
+    let now = crate::clock::unix_ms() / 1000;
+    let rdb_child = p.child_of(crate::child::ChildKind::Rdb);
     t.header("Persistence");
     t.field("loading", 0);
     t.field("async_loading", 0);
@@ -650,11 +652,17 @@ fn persistence(t: &mut Text, st: &State) {
     t.field("current_save_keys_processed", 0);
     t.field("current_save_keys_total", 0);
     t.field("rdb_changes_since_last_save", st.ks.dirty);
-    t.field("rdb_bgsave_in_progress", 0);
-    t.field("rdb_last_save_time", st.persist.lastsave);
-    t.field("rdb_last_bgsave_status", "ok");
-    t.field("rdb_last_bgsave_time_sec", -1);
-    t.field("rdb_current_bgsave_time_sec", -1);
+    t.field("rdb_bgsave_in_progress", u8::from(rdb_child.is_some()));
+    t.field("rdb_last_save_time", p.lastsave);
+    t.field(
+        "rdb_last_bgsave_status",
+        if p.lastbgsave_ok { "ok" } else { "err" },
+    );
+    t.field("rdb_last_bgsave_time_sec", p.last_bgsave_secs);
+    t.field(
+        "rdb_current_bgsave_time_sec",
+        rdb_child.map_or(-1, |c| now - c.start_unix),
+    );
     t.field("rdb_saves", st.persist.rdb_saves);
     t.field("rdb_last_cow_size", 0);
     t.field(
@@ -718,8 +726,8 @@ fn stats(t: &mut Text, st: &State) {
     t.field("pubsub_channels", st.pubsub.channels.len());
     t.field("pubsub_patterns", st.pubsub.patterns.len());
     t.field("pubsubshard_channels", 0);
-    t.field("latest_fork_usec", 0);
-    t.field("total_forks", 0);
+    t.field("latest_fork_usec", st.persist.latest_fork_usec);
+    t.field("total_forks", st.persist.total_forks);
     t.field("migrate_cached_sockets", 0);
     t.field("slave_expires_tracked_keys", 0);
     t.field("active_defrag_hits", 0);

@@ -1,6 +1,8 @@
 //! The redoubt-server process: listeners, connections, dispatch, and the server-level commands.
 
+pub mod aof;
 pub mod blocking;
+pub mod child;
 pub mod client;
 pub mod clock;
 pub mod cmd;
@@ -261,40 +263,34 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    let term = async {
-        match sigterm.as_mut() {
-            Some(s) => {
-                s.recv().await;
+    loop {
+        let signal = tokio::select! {
+            _ = shared.shutdown.notified() => None,
+            _ = next_signal(&mut sigterm) => {
+                warning!("Received SIGTERM scheduling shutdown...");
+                Some(true)
             }
-            None => std::future::pending::<()>().await,
-        }
-    };
-    let int = async {
-        match sigint.as_mut() {
-            Some(s) => {
-                s.recv().await;
+            _ = next_signal(&mut sigint) => {
+                warning!("Received SIGINT scheduling shutdown...");
+                Some(false)
             }
-            None => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = shared.shutdown.notified() => {
+        };
+        let mut st = shared.state.lock();
+        if let Some(is_term) = signal {
             warning!("User requested shutdown...");
+            let flags = if is_term {
+                st.cfg.shutdown_on_sigterm
+            } else {
+                st.cfg.shutdown_on_sigint
+            };
+            if !persist::prepare_for_shutdown(&mut st, flags) {
+                continue;
+            }
         }
-        _ = term => {
-            warning!("Received SIGTERM scheduling shutdown...");
-            warning!("User requested shutdown...");
-        }
-        _ = int => {
-            warning!("Received SIGINT scheduling shutdown...");
-            warning!("User requested shutdown...");
-        }
-    }
-    {
-        let st = shared.state.lock();
         for c in st.clients.values() {
             c.handle.kill();
         }
+        break;
     }
     if let Some(p) = pidfile {
         notice!("Removing the pid file.");
@@ -431,6 +427,16 @@ async fn accept_unix(shared: Arc<Shared>, listener: tokio::net::UnixListener) {
     }
 }
 
+/// The next delivery of a signal we listen for; never, if listening failed.
+async fn next_signal(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s.as_mut() {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
 /// Background work, `hz` times a second: active expiry and timed housekeeping.
 async fn cron(shared: Arc<Shared>) {
     loop {
@@ -442,6 +448,7 @@ async fn cron(shared: Arc<Shared>) {
         let now = clock::unix_ms();
         st.ks.now_ms = now;
         info::cron(&mut st, now);
+        persist::cron(&mut st, now);
         if let Some(p) = st.pause {
             if p.until_ms <= now {
                 st.pause = None;
@@ -464,13 +471,6 @@ async fn cron(shared: Arc<Shared>) {
                 }
             }
         }
-        st.ks.propagated.clear();
-        pubsub::publish_notifications(&mut st, now);
-        let ids = std::mem::take(&mut st.ks.invalidated_watchers);
-        for id in ids {
-            if let Some(c) = st.clients.get_mut(&id) {
-                c.dirty_cas = true;
-            }
-        }
+        dispatch::settle(&mut st, now);
     }
 }

@@ -25,6 +25,39 @@ struct Target {
 static MIN_LEVEL: AtomicU8 = AtomicU8::new(Level::Notice as u8);
 static ROLE: AtomicU8 = AtomicU8::new(b'M');
 static TARGET: OnceLock<Mutex<Target>> = OnceLock::new();
+/// Set only in a forked child: where to log without touching locks another thread may have held
+/// at the fork.
+static CHILD: OnceLock<ChildLog> = OnceLock::new();
+
+/// What a forked child needs to keep logging: the log file and the UTC offset, captured by the
+/// parent before the fork so the child takes no lock (the log mutex, libc's time-zone lock).
+#[derive(Clone, Debug)]
+pub struct ChildLog {
+    path: Option<String>,
+    utc_offset_secs: i64,
+}
+
+/// Captures, in the parent just before a fork, what [`enter_child`] needs.
+pub fn prepare_fork() -> ChildLog {
+    let now = crate::clock::unix_ms() / 1000;
+    let t: libc::time_t = now as libc::time_t;
+    // SAFETY: localtime_r writes into the zeroed struct we own.
+    let gmtoff = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        tm.tm_gmtoff
+    };
+    ChildLog {
+        path: target().lock().path.clone(),
+        utc_offset_secs: gmtoff as i64,
+    }
+}
+
+/// Switches logging of a freshly forked child to `c`, with the role letter `C`.
+pub fn enter_child(c: ChildLog) {
+    let _ = CHILD.set(c);
+    set_role(b'C');
+}
 
 fn target() -> &'static Mutex<Target> {
     TARGET.get_or_init(|| Mutex::new(Target { path: None }))
@@ -64,12 +97,17 @@ pub fn format_line(pid: u32, role: u8, unix_ms: i64, level: Level, msg: &str) ->
     ];
     let secs = unix_ms.div_euclid(1000);
     let millis = unix_ms.rem_euclid(1000);
-    let t: libc::time_t = secs as libc::time_t;
-    // SAFETY: localtime_r writes into the zeroed struct we own.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&t, &mut tm);
-        tm
+    let tm = match CHILD.get() {
+        Some(c) => civil_time(secs + c.utc_offset_secs),
+        None => {
+            let t: libc::time_t = secs as libc::time_t;
+            // SAFETY: localtime_r writes into the zeroed struct we own.
+            unsafe {
+                let mut tm: libc::tm = std::mem::zeroed();
+                libc::localtime_r(&t, &mut tm);
+                tm
+            }
+        }
     };
     let mark = match level {
         Level::Debug => '.',
@@ -93,6 +131,31 @@ pub fn format_line(pid: u32, role: u8, unix_ms: i64, level: Level, msg: &str) ->
     )
 }
 
+/// Splits seconds since the epoch (already shifted to local time) into calendar fields, without
+/// libc (Howard Hinnant's days-to-civil algorithm).
+fn civil_time(secs: i64) -> libc::tm {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    // SAFETY: an all-zero libc::tm is a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = (year - 1900) as i32;
+    tm.tm_mon = (month - 1) as i32;
+    tm.tm_mday = day as i32;
+    tm.tm_hour = (rem / 3600) as i32;
+    tm.tm_min = (rem / 60 % 60) as i32;
+    tm.tm_sec = (rem % 60) as i32;
+    tm
+}
+
 /// Writes a line at `level` if it passes the configured minimum.
 pub fn log(level: Level, msg: &str) {
     if (level as u8) < MIN_LEVEL.load(Ordering::Relaxed) {
@@ -106,6 +169,26 @@ pub fn log(level: Level, msg: &str) {
         level,
         msg,
     );
+    if let Some(c) = CHILD.get() {
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        match &c.path {
+            Some(p) => {
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                {
+                    let _ = f.write_all(&bytes);
+                }
+            }
+            // SAFETY: writes our own buffer to stdout, bypassing std's stdout lock.
+            None => unsafe {
+                libc::write(1, bytes.as_ptr().cast(), bytes.len());
+            },
+        }
+        return;
+    }
     let t = target().lock();
     match &t.path {
         Some(p) => {
@@ -154,5 +237,44 @@ mod tests {
         let parts: Vec<&str> = line.split(' ').collect();
         assert_eq!(parts[1].len(), 2);
         assert_eq!(parts[3], "2023");
+    }
+
+    #[test]
+    fn civil_time_agrees_with_libc() {
+        for secs in [
+            0i64,
+            951_782_400,
+            1_700_000_000,
+            4_102_444_799,
+            1_709_164_800,
+        ] {
+            let t: libc::time_t = secs as libc::time_t;
+            // SAFETY: gmtime_r writes into the zeroed struct we own.
+            let want = unsafe {
+                let mut tm: libc::tm = std::mem::zeroed();
+                libc::gmtime_r(&t, &mut tm);
+                tm
+            };
+            let got = civil_time(secs);
+            assert_eq!(
+                (
+                    got.tm_year,
+                    got.tm_mon,
+                    got.tm_mday,
+                    got.tm_hour,
+                    got.tm_min,
+                    got.tm_sec
+                ),
+                (
+                    want.tm_year,
+                    want.tm_mon,
+                    want.tm_mday,
+                    want.tm_hour,
+                    want.tm_min,
+                    want.tm_sec
+                ),
+                "{secs}"
+            );
+        }
     }
 }

@@ -1,11 +1,19 @@
-//! RDB snapshots: SAVE, SHUTDOWN SAVE, DEBUG RELOAD and loading at start-up.
+//! RDB snapshots: SAVE, BGSAVE (in a forked child, see [`crate::child`]), save points,
+//! SHUTDOWN SAVE, DEBUG RELOAD, the MISCONF write stop and loading at start-up.
 
+use crate::child::{self, ChildKind, Exit, RunningChild};
 use crate::state::State;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// What INFO persistence and LASTSAVE report.
-#[derive(Debug, Clone, Default)]
+/// Seconds between retries of a failed background save (Redis's CONFIG_BGSAVE_RETRY_DELAY).
+const BGSAVE_RETRY_DELAY: i64 = 5;
+
+/// The error write commands get while the last background save failed.
+pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// What INFO persistence and LASTSAVE report, and the background-save bookkeeping.
+#[derive(Debug, Clone)]
 pub struct PersistState {
     /// Unix seconds of the last successful save (the start time initially).
     pub lastsave: i64,
@@ -15,12 +23,68 @@ pub struct PersistState {
     pub last_load_keys_loaded: u64,
     /// Keys skipped as expired by the last load (`rdb_last_load_keys_expired`).
     pub last_load_keys_expired: u64,
+    /// The forked child, if one runs (at most one, as in Redis).
+    pub child: Option<RunningChild>,
+    /// Whether the last background save succeeded (`rdb_last_bgsave_status`).
+    pub lastbgsave_ok: bool,
+    /// Unix seconds of the last background-save attempt.
+    pub lastbgsave_try: i64,
+    /// The dirty counter when the running BGSAVE forked.
+    pub dirty_before_bgsave: u64,
+    /// BGSAVE SCHEDULE is waiting for the running child to end.
+    pub bgsave_scheduled: bool,
+    /// Seconds the last background save took (`rdb_last_bgsave_time_sec`, -1 before any).
+    pub last_bgsave_secs: i64,
+    /// Forks since start (`total_forks`).
+    pub total_forks: u64,
+    /// Microseconds the last fork took (`latest_fork_usec`).
+    pub latest_fork_usec: u64,
+}
+
+impl PersistState {
+    /// The state at start-up, `now_secs` being the start time.
+    pub fn new(now_secs: i64) -> PersistState {
+        PersistState {
+            lastsave: now_secs,
+            rdb_saves: 0,
+            last_load_keys_loaded: 0,
+            last_load_keys_expired: 0,
+            child: None,
+            lastbgsave_ok: true,
+            lastbgsave_try: 0,
+            dirty_before_bgsave: 0,
+            bgsave_scheduled: false,
+            last_bgsave_secs: -1,
+            total_forks: 0,
+            latest_fork_usec: 0,
+        }
+    }
+
+    /// The running child of `kind`, if any.
+    pub fn child_of(&self, kind: ChildKind) -> Option<&RunningChild> {
+        self.child.as_ref().filter(|c| c.kind == kind)
+    }
+}
+
+/// The RDB file's path (`dbfilename`, relative to `dir`, which is the working directory).
+pub fn rdb_path(st: &State) -> PathBuf {
+    PathBuf::from(&st.cfg.dbfilename)
 }
 
 /// Writes every database to `path` through `temp-<pid>.rdb` in the same directory, then fsyncs
 /// and renames it, as Redis's `rdbSave`. Logs as Redis does; on success resets the dirty counter
 /// and updates LASTSAVE.
 pub fn save_rdb(st: &mut State, path: &Path) -> io::Result<()> {
+    write_rdb(st, path)?;
+    st.ks.dirty = 0;
+    st.persist.lastsave = crate::clock::unix_ms() / 1000;
+    st.persist.lastbgsave_ok = true;
+    st.persist.rdb_saves += 1;
+    Ok(())
+}
+
+/// The file part of [`save_rdb`], which a BGSAVE child runs against its copy of the state.
+fn write_rdb(st: &State, path: &Path) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let file = match std::fs::File::create(&tmp) {
@@ -45,9 +109,6 @@ pub fn save_rdb(st: &mut State, path: &Path) -> io::Result<()> {
     match r {
         Ok(()) => {
             crate::notice!("DB saved on disk");
-            st.ks.dirty = 0;
-            st.persist.lastsave = crate::clock::unix_ms() / 1000;
-            st.persist.rdb_saves += 1;
             Ok(())
         }
         Err(e) => {
@@ -167,4 +228,215 @@ pub fn load_rdb(st: &mut State, path: &Path) -> Result<usize, String> {
     st.persist.last_load_keys_expired = expired;
     st.ks.dirty = 0;
     Ok(loaded)
+}
+
+/// Starts a background save in a forked child (BGSAVE, save points); false when a child already
+/// runs or fork(2) fails (logged, and the save counts as failed for MISCONF).
+pub fn bgsave(st: &mut State) -> bool {
+    if st.persist.child.is_some() {
+        return false;
+    }
+    let now = crate::clock::unix_ms() / 1000;
+    st.persist.dirty_before_bgsave = st.ks.dirty;
+    st.persist.lastbgsave_try = now;
+    let path = rdb_path(st);
+    let snapshot: &State = st;
+    let forked = child::fork_and_run(|| {
+        if write_rdb(snapshot, &path).is_ok() {
+            log_cow("RDB");
+            0
+        } else {
+            1
+        }
+    });
+    match forked {
+        Ok((pid, usec)) => {
+            crate::notice!("Background saving started by pid {pid}");
+            st.persist.total_forks += 1;
+            st.persist.latest_fork_usec = usec;
+            st.persist.child = Some(RunningChild {
+                pid,
+                kind: ChildKind::Rdb,
+                start_unix: now,
+                started: std::time::Instant::now(),
+            });
+            true
+        }
+        Err(e) => {
+            st.persist.lastbgsave_ok = false;
+            crate::warning!("Can't save in background: fork: {e}");
+            false
+        }
+    }
+}
+
+/// Logs, in a child, how much memory copy-on-write cost (Private_Dirty of the whole process).
+pub fn log_cow(what: &str) {
+    let dirty_kb = std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Private_Dirty:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|n| n.parse::<u64>().ok())
+                })
+        })
+        .unwrap_or(0);
+    let mb = dirty_kb / 1024;
+    crate::notice!("Fork CoW for {what}: current {mb} MB, peak {mb} MB, average {mb} MB");
+}
+
+/// Housekeeping, from the server cron: reaps an ended child, then starts a scheduled BGSAVE or
+/// one a save point calls for.
+pub fn cron(st: &mut State, now_ms: i64) {
+    if let Some(c) = st.persist.child.clone() {
+        if let Some(exit) = child::try_reap(c.pid) {
+            child_done(st, &c, exit, now_ms);
+        }
+    }
+    if st.persist.child.is_some() {
+        return;
+    }
+    let now = now_ms / 1000;
+    let may_retry =
+        st.persist.lastbgsave_ok || now - st.persist.lastbgsave_try > BGSAVE_RETRY_DELAY;
+    if st.persist.bgsave_scheduled && may_retry && bgsave(st) {
+        st.persist.bgsave_scheduled = false;
+        return;
+    }
+    let due = st.cfg.save.iter().copied().find(|&(secs, changes)| {
+        st.ks.dirty >= changes as u64 && now - st.persist.lastsave > secs && may_retry
+    });
+    if let Some((secs, changes)) = due {
+        crate::notice!("{changes} changes in {secs} seconds. Saving...");
+        bgsave(st);
+    }
+}
+
+/// What follows the end of a child, as Redis's `backgroundSaveDoneHandler`.
+fn child_done(st: &mut State, c: &RunningChild, exit: Exit, now_ms: i64) {
+    st.persist.child = None;
+    match c.kind {
+        ChildKind::Rdb => {
+            match exit {
+                Exit::Code(0) => {
+                    crate::notice!("Background saving terminated with success");
+                    st.ks.dirty = st.ks.dirty.saturating_sub(st.persist.dirty_before_bgsave);
+                    st.persist.lastsave = now_ms / 1000;
+                    st.persist.lastbgsave_ok = true;
+                    st.persist.rdb_saves += 1;
+                }
+                Exit::Code(_) => {
+                    crate::warning!("Background saving error");
+                    st.persist.lastbgsave_ok = false;
+                }
+                Exit::Signal(sig) => {
+                    crate::warning!("Background saving terminated by signal {sig}");
+                    remove_temp_rdb(c.pid);
+                    if sig != libc::SIGUSR1 {
+                        st.persist.lastbgsave_ok = false;
+                    }
+                }
+            }
+            st.persist.last_bgsave_secs = now_ms / 1000 - c.start_unix;
+        }
+        ChildKind::Aof => crate::aof::rewrite_done(st, c, exit, now_ms),
+    }
+}
+
+fn remove_temp_rdb(pid: libc::pid_t) {
+    let _ = std::fs::remove_file(format!("temp-{pid}.rdb"));
+}
+
+/// Kills a running child before SHUTDOWN, FLUSHALL or turning the AOF off, as Redis does,
+/// and removes what it was writing.
+pub fn kill_child(st: &mut State) {
+    let Some(c) = st.persist.child.take() else {
+        return;
+    };
+    match c.kind {
+        ChildKind::Rdb => crate::warning!("There is a child saving an .rdb. Killing it!"),
+        ChildKind::Aof => crate::warning!("There is a child rewriting the AOF. Killing it!"),
+    }
+    child::kill_and_reap(c.pid);
+    match c.kind {
+        ChildKind::Rdb => remove_temp_rdb(c.pid),
+        ChildKind::Aof => crate::aof::remove_temp_base(st, c.pid),
+    }
+}
+
+/// After FLUSHALL, as Redis's `flushAllDataAndResetRDB`: a running BGSAVE is stale, so it is
+/// killed, and with save points the (now empty) dataset is saved at once; the flush itself
+/// still counts as a change.
+pub fn after_flushall(st: &mut State) {
+    if st.persist.child_of(ChildKind::Rdb).is_some() {
+        kill_child(st);
+    }
+    if !st.cfg.save.is_empty() {
+        let path = rdb_path(st);
+        let _ = save_rdb(st, &path);
+    }
+    st.ks.dirty += 1;
+}
+
+/// What SHUTDOWN and the shutdown signals do before the process exits, as Redis's
+/// `prepareForShutdown`: kill a running child, flush the AOF, and save an RDB when save points
+/// are configured (or SAVE is asked) unless NOSAVE. False when saving failed without FORCE:
+/// the server then keeps running.
+pub fn prepare_for_shutdown(st: &mut State, flags: u32) -> bool {
+    use crate::config::shutdown;
+    kill_child(st);
+    crate::aof::flush_for_shutdown(st);
+    let wanted =
+        flags & shutdown::SAVE != 0 || (!st.cfg.save.is_empty() && flags & shutdown::NOSAVE == 0);
+    if wanted {
+        crate::notice!("Saving the final RDB snapshot before exiting.");
+        let path = rdb_path(st);
+        if save_rdb(st, &path).is_err() {
+            if flags & shutdown::FORCE != 0 {
+                crate::warning!("Error trying to save the DB. Exit anyway.");
+            } else {
+                crate::warning!("Error trying to save the DB, can't exit.");
+                crate::warning!(
+                    "Errors trying to shut down the server. Check the logs for more information."
+                );
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The MISCONF error write commands (and PING) get while persistence is failing, if any.
+pub fn disk_error(st: &State) -> Option<String> {
+    if st.cfg.stop_writes_on_bgsave_error && !st.cfg.save.is_empty() && !st.persist.lastbgsave_ok {
+        return Some(MISCONF_RDB.to_string());
+    }
+    crate::aof::disk_error(st)
+}
+
+/// BGSAVE [SCHEDULE]
+pub fn bgsave_command(ex: &mut crate::dispatch::Exec) {
+    let schedule = match ex.argv.len() {
+        1 => false,
+        2 if ex.argv[1].eq_ignore_ascii_case(b"schedule") => true,
+        _ => return ex.out.error("ERR syntax error"),
+    };
+    let st = &mut *ex.st;
+    if st.persist.child_of(ChildKind::Rdb).is_some() {
+        ex.out.error("ERR Background save already in progress");
+    } else if st.persist.child.is_some() || ex.sess.in_exec {
+        if schedule || ex.sess.in_exec {
+            st.persist.bgsave_scheduled = true;
+            ex.out.simple("Background saving scheduled");
+        } else {
+            ex.out.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
+    } else if bgsave(st) {
+        ex.out.simple("Background saving started");
+    } else {
+        ex.out.error("ERR");
+    }
 }

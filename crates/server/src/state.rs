@@ -152,10 +152,7 @@ impl State {
             info: crate::info::InfoState::default(),
             monitors: Vec::new(),
             unpaused: Arc::new(Notify::new()),
-            persist: crate::persist::PersistState {
-                lastsave: now_ms / 1000,
-                ..Default::default()
-            },
+            persist: crate::persist::PersistState::new(now_ms / 1000),
             cfg,
         };
         st.apply_config();

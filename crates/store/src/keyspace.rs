@@ -120,6 +120,8 @@ pub struct Keyspace {
     pub notify_flags: u32,
     /// Count of changes since the last save, as Redis's `dirty`.
     pub dirty: u64,
+    /// Set by FLUSHALL so the server can reset its snapshot (Redis saves an empty RDB then).
+    pub flushed_all: bool,
     /// The longest string a command may build (`proto-max-bulk-len`).
     pub max_string_len: u64,
     /// Counters for INFO.
@@ -152,6 +154,7 @@ impl Keyspace {
             replica_mode: false,
             notify_flags: 0,
             dirty: 0,
+            flushed_all: false,
             max_string_len: 512 * 1024 * 1024,
             stats: KeyspaceStats::default(),
             notifications: Vec::new(),

@@ -188,7 +188,15 @@ pub fn lastsave(ex: &mut Exec) {
 
 /// SAVE
 pub fn save(ex: &mut Exec) {
-    let path = std::path::PathBuf::from(&ex.st.cfg.dbfilename);
+    if ex
+        .st
+        .persist
+        .child_of(crate::child::ChildKind::Rdb)
+        .is_some()
+    {
+        return ex.out.error("ERR Background save already in progress");
+    }
+    let path = crate::persist::rdb_path(ex.st);
     match crate::persist::save_rdb(ex.st, &path) {
         Ok(()) => ex.out.ok(),
         Err(_) => ex.out.error("ERR"),
@@ -220,20 +228,13 @@ pub fn shutdown(ex: &mut Exec) {
     if abort {
         return ex.out.error("ERR No shutdown in progress.");
     }
-    if (!ex.st.cfg.save.is_empty() && !nosave) || save {
-        crate::warning!("User requested shutdown...");
-        crate::notice!("Saving the final RDB snapshot before exiting.");
-        let path = std::path::PathBuf::from(&ex.st.cfg.dbfilename);
-        let saved = crate::persist::save_rdb(ex.st, &path).is_ok();
-        if !saved && force {
-            crate::warning!("Error trying to save the DB. Exit anyway.");
-        } else if !saved {
-            crate::warning!("Error trying to save the DB, can't exit.");
-            crate::warning!(
-                "Errors trying to shut down the server. Check the logs for more information."
-            );
-            return ex.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
-        }
+    use crate::config::shutdown;
+    let flags = if save { shutdown::SAVE } else { 0 }
+        | if nosave { shutdown::NOSAVE } else { 0 }
+        | if force { shutdown::FORCE } else { 0 };
+    crate::warning!("User requested shutdown...");
+    if !crate::persist::prepare_for_shutdown(ex.st, flags) {
+        return ex.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     // No reply: the connection closes and the process exits, as with Redis.
     ex.st.shutdown_requested = true;

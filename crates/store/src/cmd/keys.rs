@@ -417,6 +417,7 @@ pub fn flushall(ctx: &mut Ctx) {
         removed += ctx.ks.flush_db(db);
     }
     ctx.ks.dirty += removed as u64;
+    ctx.ks.flushed_all = true;
     ctx.propagate_as(ctx.argv.to_vec());
     ctx.out.ok();
 }
