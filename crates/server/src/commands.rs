@@ -384,6 +384,7 @@ pub static COMMANDS: &[Command] = &[
     c!("slowlog", -2, 0, "server", "2.2.12", subs admin::SLOWLOG_SUBCOMMANDS, "A container for slow log commands"),
     c!("latency", -2, 0, "server", "2.8.13", subs admin::LATENCY_SUBCOMMANDS, "A container for latency diagnostics commands"),
     c!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEY, "server", "1.0.0", Server(admin::debug), "A container for debugging commands"),
+    c!("bgrewriteaof", 1, ADMIN | NOSCRIPT, NOKEY, "server", "1.0.0", Server(crate::aof::bgrewriteaof_command), "Asynchronously rewrite the append-only file"),
     c!("bgsave", -1, ADMIN | NOSCRIPT, NOKEY, "server", "1.0.0", Server(crate::persist::bgsave_command), "Asynchronously save the dataset to disk"),
     c!("lastsave", 1, LOADING | STALE | FAST, NOKEY, "server", "1.0.0", Server(admin::lastsave), "Get the UNIX time stamp of the last successful save to disk"),
     c!("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEY, "server", "1.0.0", Server(admin::save), "Synchronously save the dataset to disk"),

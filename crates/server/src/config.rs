@@ -11,8 +11,8 @@
 //! [`Config::set`] (or [`load`]) so that validation and the table stay in charge.
 //!
 //! Features Redoubt has not built yet are refused, never silently accepted: a value that would
-//! turn one on (`replicaof`, `appendonly yes`, `cluster-enabled yes`, TLS, modules, ACL
-//! users, ...) fails at load with the fatal-error layout and in `CONFIG SET` with the usual
+//! turn one on (`replicaof`, `cluster-enabled yes`, TLS, modules, ACL users,
+//! ...) fails at load with the fatal-error layout and in `CONFIG SET` with the usual
 //! `CONFIG SET failed` error; see `Config::check`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -1075,7 +1075,6 @@ impl Config {
             }
             // Not built yet.
             "replicaof" if self.replicaof.is_some() => return Err(unsupported("replication (replicaof/slaveof)")),
-            "appendonly" if self.appendonly => return Err(unsupported("the append-only file (appendonly yes)")),
             "cluster-enabled" if self.other_bool(name) => return Err(unsupported("cluster mode (cluster-enabled yes)")),
             "tls-port" if self.other_int(name) != 0 => return Err(unsupported("TLS (tls-port)")),
             "tls-replication" | "tls-cluster" if self.other_bool(name) => return Err(unsupported(&format!("TLS ({name} yes)"))),
@@ -3190,7 +3189,6 @@ zset-max-ziplist-value=64\n\
         let cases = [
             "replicaof 127.0.0.1 6379",
             "slaveof 127.0.0.1 6379",
-            "appendonly yes",
             "cluster-enabled yes",
             "tls-port 6380",
             "tls-replication yes",
@@ -3645,7 +3643,6 @@ zset-max-ziplist-value=64\n\
     fn set_refuses_features_not_built() {
         let mut c = Config::default();
         for (name, value) in [
-            ("appendonly", "yes"),
             ("tls-port", "6380"),
             ("tls-replication", "yes"),
             ("oom-score-adj", "yes"),

@@ -92,9 +92,10 @@ where
     let mut parser = RequestParser::new();
     let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
     let mut protocol_error: Option<ProtocolError> = None;
-    let (timeout_s, mut max_bulk_len, mut query_limit) = {
+    let (aof, timeout_s, mut max_bulk_len, mut query_limit) = {
         let st = shared.state.lock();
         (
+            st.aof.writer.clone(),
             st.cfg.timeout,
             st.cfg.proto_max_bulk_len,
             st.cfg.client_query_buffer_limit,
@@ -169,20 +170,22 @@ where
                     shared.shutdown.notify_one();
                 }
             }
+            // Nothing is acknowledged before its write is in the AOF.
+            aof.before_reply();
             if !out.is_empty() {
                 if stream.write_all(&out.buf).await.is_err() {
                     break 'conn;
                 }
                 out.buf.clear();
             }
-            if flush_outbox(&mut stream, &handle).await.is_err() || close {
+            if flush_outbox(&mut stream, &handle, &aof).await.is_err() || close {
                 break 'conn;
             }
             if blocked {
                 if !wait_until_unblocked(&shared, &mut stream, &handle, &mut buf, id).await {
                     break 'conn;
                 }
-                if flush_outbox(&mut stream, &handle).await.is_err() {
+                if flush_outbox(&mut stream, &handle, &aof).await.is_err() {
                     break 'conn;
                 }
                 continue;
@@ -251,7 +254,7 @@ where
                 }
             }
             None => {
-                if flush_outbox(&mut stream, &handle).await.is_err() {
+                if flush_outbox(&mut stream, &handle, &aof).await.is_err() {
                     break;
                 }
             }
@@ -318,15 +321,19 @@ async fn idle_timeout(secs: u64) {
     tokio::time::sleep(Duration::from_secs(secs)).await;
 }
 
+/// Writes queued frames (pushes, replies to blocked commands served by another client's
+/// write), after the AOF has what they acknowledge.
 async fn flush_outbox<S: AsyncWrite + Unpin>(
     stream: &mut S,
     handle: &ClientHandle,
+    aof: &crate::aof::Writer,
 ) -> std::io::Result<()> {
     loop {
         let chunk = std::mem::take(&mut *handle.outbox.lock());
         if chunk.is_empty() {
             return Ok(());
         }
+        aof.before_reply();
         stream.write_all(&chunk).await?;
         *handle.soft_limit_since.lock() = None;
     }

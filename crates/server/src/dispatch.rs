@@ -304,6 +304,7 @@ pub fn execute(
     let reply_start = out.len();
     let dirty_before = st.ks.dirty;
     st.ks.now_ms = now_ms;
+    st.prop.depth += 1;
     let mut flow = Flow::Continue;
     match cmd.handler {
         Handler::Data(f) => {
@@ -311,7 +312,10 @@ pub fn execute(
             ctx.may_block = !sess.in_exec;
             f(&mut ctx);
             let rewritten = ctx.propagate.take();
-            match ctx.block.take() {
+            let block = ctx.block.take();
+            // Keys the command found expired are deleted before its own effect.
+            feed_keyspace_propagation(st);
+            match block {
                 Some(req) => {
                     let proto = out.proto;
                     crate::blocking::block(st, sess.id, proto, sess.db, parent, cmd, argv, req);
@@ -358,6 +362,10 @@ pub fn execute(
         micros,
         dirty_before,
     );
+    st.prop.depth -= 1;
+    if st.prop.depth == 0 {
+        flush_propagation(st);
+    }
     flow
 }
 
@@ -445,9 +453,7 @@ pub fn settle(st: &mut State, now_ms: i64) {
     if std::mem::take(&mut st.ks.flushed_all) {
         crate::persist::after_flushall(st);
     }
-    for (db, argv) in std::mem::take(&mut st.ks.propagated) {
-        feed_propagation(st, db, argv);
-    }
+    feed_keyspace_propagation(st);
     publish_notifications(st, now_ms);
     if !st.ks.invalidated_watchers.is_empty() {
         let ids = std::mem::take(&mut st.ks.invalidated_watchers);
@@ -482,8 +488,51 @@ pub fn propagate(
     }
 }
 
-/// Hands one propagated command to the replication stream and the AOF. Neither exists yet
-/// (replication and persistence issues); until then only the count is kept, for INFO.
-fn feed_propagation(st: &mut State, _db: usize, _argv: Vec<Bytes>) {
+/// What one execution unit (a command, or EXEC with everything it ran) propagated so far.
+#[derive(Debug, Default)]
+pub struct Propagation {
+    /// Commands with their database, in execution order.
+    pub pending: Vec<(usize, Vec<Bytes>)>,
+    /// Nesting of [`execute`] calls; the unit ends when it returns to zero.
+    pub depth: u32,
+}
+
+/// Hands on the keyspace's own propagation (DELs of keys found expired).
+fn feed_keyspace_propagation(st: &mut State) {
+    for (db, argv) in std::mem::take(&mut st.ks.propagated) {
+        feed_propagation(st, db, argv);
+    }
+}
+
+/// Queues one propagated command in the current unit, or emits it at once outside any
+/// (expiry by the cron, blocked clients served).
+fn feed_propagation(st: &mut State, db: usize, argv: Vec<Bytes>) {
+    if st.prop.depth > 0 {
+        st.prop.pending.push((db, argv));
+    } else {
+        emit(st, db, &argv);
+    }
+}
+
+/// Emits the unit that just ended: more than one command goes out wrapped in MULTI/EXEC so
+/// the AOF and replicas apply it whole, as Redis 7.0 does.
+fn flush_propagation(st: &mut State) {
+    let ops = std::mem::take(&mut st.prop.pending);
+    let wrap = ops.len() > 1;
+    if wrap {
+        emit(st, ops[0].0, &[Bytes::from_static(b"MULTI")]);
+    }
+    let last_db = ops.last().map(|(db, _)| *db);
+    for (db, argv) in ops {
+        emit(st, db, &argv);
+    }
+    if let (true, Some(db)) = (wrap, last_db) {
+        emit(st, db, &[Bytes::from_static(b"EXEC")]);
+    }
+}
+
+/// Hands one command to the AOF (and, once built, the replication stream).
+fn emit(st: &mut State, db: usize, argv: &[Bytes]) {
     st.stats.propagated_commands += 1;
+    crate::aof::feed(st, db, argv);
 }

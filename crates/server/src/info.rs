@@ -673,18 +673,42 @@ fn persistence(t: &mut Text, st: &State) {
         "rdb_last_load_keys_loaded",
         st.persist.last_load_keys_loaded,
     );
-    t.field("aof_enabled", 0);
-    t.field("aof_rewrite_in_progress", 0);
-    t.field("aof_rewrite_scheduled", 0);
-    t.field("aof_last_rewrite_time_sec", -1);
-    t.field("aof_current_rewrite_time_sec", -1);
-    t.field("aof_last_bgrewrite_status", "ok");
-    t.field("aof_rewrites", 0);
-    t.field("aof_rewrites_consecutive_failures", 0);
-    t.field("aof_last_write_status", "ok");
+    let aof = &st.aof;
+    let aof_child = p.child_of(crate::child::ChildKind::Aof);
+    let aof_on = aof.status != crate::aof::Status::Off;
+    t.field("aof_enabled", u8::from(aof_on));
+    t.field("aof_rewrite_in_progress", u8::from(aof_child.is_some()));
+    t.field("aof_rewrite_scheduled", u8::from(aof.rewrite_scheduled));
+    t.field("aof_last_rewrite_time_sec", aof.last_rewrite_secs);
+    t.field(
+        "aof_current_rewrite_time_sec",
+        aof_child.map_or(-1, |c| now - c.start_unix),
+    );
+    t.field(
+        "aof_last_bgrewrite_status",
+        if aof.last_rewrite_ok { "ok" } else { "err" },
+    );
+    t.field("aof_rewrites", aof.rewrites);
+    t.field(
+        "aof_rewrites_consecutive_failures",
+        aof.consecutive_failures,
+    );
+    let write_error = aof_on && aof.writer.last_error().is_some();
+    t.field(
+        "aof_last_write_status",
+        if write_error { "err" } else { "ok" },
+    );
     t.field("aof_last_cow_size", 0);
     t.field("module_fork_in_progress", 0);
     t.field("module_fork_last_cow_size", 0);
+    if aof_on {
+        t.field("aof_current_size", aof.current_size());
+        t.field("aof_base_size", aof.rewrite_base_size);
+        t.field("aof_pending_rewrite", u8::from(aof.rewrite_scheduled));
+        t.field("aof_buffer_length", aof.writer.buffer_len());
+        t.field("aof_pending_bio_fsync", 0);
+        t.field("aof_delayed_fsync", 0);
+    }
 }
 
 fn stats(t: &mut Text, st: &State) {

@@ -235,7 +235,11 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
     notice!("Running mode=standalone, port={bound_port}.");
     notice!("Server initialized");
     let rdb_path = std::path::PathBuf::from(&state.cfg.dbfilename);
-    if rdb_path.exists() {
+    if state.cfg.appendonly {
+        if !aof::start_at_boot(&mut state) {
+            return 1;
+        }
+    } else if rdb_path.exists() {
         let started = std::time::Instant::now();
         match persist::load_rdb(&mut state, &rdb_path) {
             Ok(_) => notice!(
@@ -248,6 +252,14 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
             }
         }
     }
+    let writer = state.aof.writer.clone();
+    std::thread::Builder::new()
+        .name("aof-fsync".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            writer.fsync_tick();
+        })
+        .ok();
     let shared = state::shared(state);
     for l in listeners {
         tokio::spawn(accept_tcp(shared.clone(), l));
@@ -449,6 +461,7 @@ async fn cron(shared: Arc<Shared>) {
         st.ks.now_ms = now;
         info::cron(&mut st, now);
         persist::cron(&mut st, now);
+        aof::cron(&mut st);
         if let Some(p) = st.pause {
             if p.until_ms <= now {
                 st.pause = None;

@@ -120,6 +120,16 @@ fn write_rdb(st: &State, path: &Path) -> io::Result<()> {
 }
 
 fn write_file(st: &State, file: std::fs::File) -> io::Result<std::fs::File> {
+    write_snapshot(st, file, false)
+}
+
+/// Writes the whole dataset as an RDB image into `file` (marked as an AOF base when
+/// `aof_base`), returning the file flushed but not synced.
+pub fn write_snapshot(
+    st: &State,
+    file: std::fs::File,
+    aof_base: bool,
+) -> io::Result<std::fs::File> {
     let mut opts = store::rdbconv::encode_options(&st.ks.limits);
     opts.compression = st.cfg.rdbcompression;
     opts.checksum = st.cfg.rdbchecksum;
@@ -129,7 +139,7 @@ fn write_file(st: &State, file: std::fs::File) -> io::Result<std::fs::File> {
         ctime: crate::clock::unix_ms() / 1000,
         used_mem: crate::info::used_memory(),
         repl: None,
-        aof_base: false,
+        aof_base,
     })?;
     for (n, db) in st.ks.dbs.iter().enumerate() {
         if db.data.is_empty() {
@@ -156,21 +166,30 @@ pub fn load_rdb(st: &mut State, path: &Path) -> Result<usize, String> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
+    load_rdb_bytes(st, &bytes).map(|(loaded, _)| loaded)
+}
+
+/// Loads an RDB image from the start of `bytes` into the keyspace. Returns the keys loaded and
+/// where the image ended (an AOF file may continue with commands after it).
+pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), String> {
     let opts = rdb::DecodeOptions {
         verify_checksum: st.cfg.rdbchecksum,
         ..rdb::DecodeOptions::default()
     };
-    let file = rdb::decode_all(&bytes, &opts).map_err(|e| match e {
+    let describe = |e: rdb::Error| match e {
         rdb::Error::ChecksumMismatch { stored, computed } => {
             format!("Wrong RDB checksum expected: ({computed:x}) got ({stored:x}). Aborting now.")
         }
         rdb::Error::BadMagic => "Wrong signature trying to load DB from file".to_string(),
         rdb::Error::UnsupportedVersion(v) => format!("Can't handle RDB format version {v}"),
         _ => "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string(),
-    })?;
+    };
+    let mut decoder = rdb::PushDecoder::new(opts);
+    decoder.feed(bytes);
+    decoder.finish();
     let now = crate::clock::unix_ms();
     let (mut db, mut loaded, mut expired) = (0usize, 0usize, 0u64);
-    for item in file.items {
+    while let Some(item) = decoder.next_item().map_err(describe)? {
         match item {
             rdb::Item::Aux { key, value } => {
                 if key == b"redis-ver" {
@@ -182,6 +201,8 @@ pub fn load_rdb(st: &mut State, path: &Path) -> Result<usize, String> {
                     if let Ok(t) = String::from_utf8_lossy(&value).parse::<i64>() {
                         crate::notice!("RDB age {} seconds", (now / 1000 - t).max(0));
                     }
+                } else if key == b"aof-base" && value.as_slice() != b"0" {
+                    crate::notice!("RDB is base AOF");
                 } else if key == b"used-mem" {
                     if let Ok(m) = String::from_utf8_lossy(&value).parse::<u64>() {
                         crate::notice!(
@@ -223,11 +244,14 @@ pub fn load_rdb(st: &mut State, path: &Path) -> Result<usize, String> {
             _ => {}
         }
     }
+    if !decoder.is_done() {
+        return Err(describe(rdb::Error::Truncated));
+    }
     crate::notice!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.");
     st.persist.last_load_keys_loaded = loaded as u64;
     st.persist.last_load_keys_expired = expired;
     st.ks.dirty = 0;
-    Ok(loaded)
+    Ok((loaded, decoder.position() as usize))
 }
 
 /// Starts a background save in a forked child (BGSAVE, save points); false when a child already
@@ -371,6 +395,9 @@ pub fn kill_child(st: &mut State) {
 /// killed, and with save points the (now empty) dataset is saved at once; the flush itself
 /// still counts as a change.
 pub fn after_flushall(st: &mut State) {
+    if st.aof.loading {
+        return;
+    }
     if st.persist.child_of(ChildKind::Rdb).is_some() {
         kill_child(st);
     }

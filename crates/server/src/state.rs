@@ -106,6 +106,10 @@ pub struct State {
     pub unpaused: Arc<Notify>,
     /// RDB snapshot bookkeeping (LASTSAVE, INFO persistence).
     pub persist: crate::persist::PersistState,
+    /// The append-only file.
+    pub aof: crate::aof::AofState,
+    /// What the command being executed propagates, handed on as one unit when it ends.
+    pub prop: crate::dispatch::Propagation,
 }
 
 /// The state plus what tasks wait on.
@@ -153,6 +157,8 @@ impl State {
             monitors: Vec::new(),
             unpaused: Arc::new(Notify::new()),
             persist: crate::persist::PersistState::new(now_ms / 1000),
+            aof: crate::aof::AofState::new(),
+            prop: crate::dispatch::Propagation::default(),
             cfg,
         };
         st.apply_config();

@@ -6,6 +6,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod num;
 pub mod rdbconv;
+pub mod rewrite;
 pub mod small;
 pub mod types;
 pub mod value;

@@ -256,11 +256,19 @@ pub fn config_get(ex: &mut Exec) {
     }
 }
 
-/// Applies the runtime effects of configuration values that changed.
-fn apply_config_changes(st: &mut State, changed: &[&str]) {
+/// Applies the runtime effects of configuration values that changed; the error is the reply
+/// when one could not take effect (its value is then put back).
+fn apply_config_changes(st: &mut State, changed: &[&str], in_exec: bool) -> Result<(), String> {
     st.apply_config();
     for name in changed {
         match *name {
+            "appendonly" if st.cfg.appendonly && !crate::aof::start(st, in_exec) => {
+                st.cfg.appendonly = false;
+                return Err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.".into());
+            }
+            "appendonly" if st.cfg.appendonly => {}
+            "appendonly" => crate::aof::stop(st),
+            "appendfsync" => crate::aof::apply_fsync_policy(st),
             "loglevel" => crate::log::set_level(crate::log::level_for(st.cfg.loglevel)),
             "logfile" => crate::log::set_file(Some(st.cfg.logfile.clone())),
             "dir" => {
@@ -271,6 +279,7 @@ fn apply_config_changes(st: &mut State, changed: &[&str]) {
             _ => {}
         }
     }
+    Ok(())
 }
 
 /// CONFIG SET parameter value [parameter value ...]
@@ -282,10 +291,10 @@ pub fn config_set(ex: &mut Exec) {
         .get(&ex.sess.id)
         .is_some_and(crate::cmd::client::is_local_client);
     match ex.st.cfg.set_args(&args, local) {
-        Ok(changed) => {
-            apply_config_changes(ex.st, &changed);
-            ex.out.ok();
-        }
+        Ok(changed) => match apply_config_changes(ex.st, &changed, ex.sess.in_exec) {
+            Ok(()) => ex.out.ok(),
+            Err(e) => ex.out.error(&e),
+        },
         Err(e) => ex.out.error(e.strip_prefix('-').unwrap_or(&e)),
     }
 }
