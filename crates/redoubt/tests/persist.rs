@@ -220,3 +220,65 @@ fn sigterm_saves_with_the_default_save_points_and_not_without() {
         assert_eq!(srv.dir.join("dump.rdb").exists(), kept, "{args:?}");
     }
 }
+
+#[test]
+fn clients_get_loading_while_a_large_file_loads() {
+    let srv = Server::start(&["--save", "", "--enable-debug-command", "yes"]);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&["DEBUG", "POPULATE", "2000000"]), b"+OK\r\n");
+    assert_eq!(c.call(&["SAVE"]), b"+OK\r\n");
+    let dir = srv.dir.clone();
+    let keep = common::scratch_dir("loading");
+    std::fs::rename(dir.join("dump.rdb"), keep.join("dump.rdb")).unwrap();
+    drop(srv);
+    let port = common::free_port();
+    let mut child = std::process::Command::new(common::redoubt_bin())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .arg("--dir")
+        .arg(&keep)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut c = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            drop(s);
+            break Raw::connect(port);
+        }
+        assert!(Instant::now() < deadline, "never listened");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // The listener opens before the load: the first commands see -LOADING, INFO still works.
+    let first = c.call_str(&["GET", "key:1"]);
+    let info = c.call_str(&["INFO", "persistence"]);
+    let mut saw_loading = first == "-LOADING Redis is loading the dataset in memory\r\n";
+    if saw_loading {
+        assert!(
+            info.contains("loading:1\r\n") && info.contains("loading_total_bytes:"),
+            "{info}"
+        );
+    }
+    while c.call(&["PING"]).starts_with(b"-LOADING") {
+        saw_loading = true;
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        saw_loading,
+        "a 2M-key file loaded before the first command: {first}"
+    );
+    assert_eq!(c.call(&["DBSIZE"]), b":2000000\r\n");
+    assert_eq!(info_field(&mut c, "persistence", "loading"), "0");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&keep);
+}

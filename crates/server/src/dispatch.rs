@@ -227,6 +227,16 @@ fn dispatch_checked(
             return Flow::Continue;
         }
     }
+    if st.loading.is_some() && !cmd.has(flag::LOADING) {
+        reject(
+            st,
+            sess,
+            out,
+            Some(name),
+            "LOADING Redis is loading the dataset in memory",
+        );
+        return Flow::Continue;
+    }
     if sess.subscription_count() > 0
         && !out.resp3()
         && parent.is_none()

@@ -643,7 +643,7 @@ fn persistence(t: &mut Text, st: &State) {
     let now = crate::clock::unix_ms() / 1000;
     let rdb_child = p.child_of(crate::child::ChildKind::Rdb);
     t.header("Persistence");
-    t.field("loading", 0);
+    t.field("loading", u8::from(st.loading.is_some()));
     t.field("async_loading", 0);
     t.field("current_cow_peak", 0);
     t.field("current_cow_size", 0);
@@ -701,6 +701,27 @@ fn persistence(t: &mut Text, st: &State) {
     t.field("aof_last_cow_size", 0);
     t.field("module_fork_in_progress", 0);
     t.field("module_fork_last_cow_size", 0);
+    if let Some(l) = &st.loading {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (total, done) = (l.total_bytes.load(Relaxed), l.loaded_bytes.load(Relaxed));
+        let elapsed = (now - l.start_unix).max(0);
+        let perc = if total > 0 {
+            done as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        };
+        let eta = if done > 0 {
+            (elapsed as f64 * (total.saturating_sub(done)) as f64 / done as f64) as i64
+        } else {
+            1
+        };
+        t.field("loading_start_time", l.start_unix);
+        t.field("loading_total_bytes", total);
+        t.field("loading_rdb_used_mem", 0);
+        t.field("loading_loaded_bytes", done);
+        t.field("loading_loaded_perc", format!("{perc:.2}"));
+        t.field("loading_eta_seconds", eta);
+    }
     if aof_on {
         t.field("aof_current_size", aof.current_size());
         t.field("aof_base_size", aof.rewrite_base_size);

@@ -234,30 +234,18 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
     state.bound_port = bound_port;
     notice!("Running mode=standalone, port={bound_port}.");
     notice!("Server initialized");
-    let rdb_path = std::path::PathBuf::from(&state.cfg.dbfilename);
-    if state.cfg.appendonly {
-        if !aof::start_at_boot(&mut state) {
-            return 1;
-        }
-    } else if rdb_path.exists() {
-        let started = std::time::Instant::now();
-        match persist::load_rdb(&mut state, &rdb_path) {
-            Ok(_) => notice!(
-                "DB loaded from disk: {:.3} seconds",
-                started.elapsed().as_secs_f64()
-            ),
-            Err(e) => {
-                warning!("{e}");
-                return 1;
-            }
-        }
-    }
+    let progress = Arc::new(persist::LoadProgress {
+        start_unix: clock::unix_ms() / 1000,
+        ..Default::default()
+    });
+    state.loading = Some(progress.clone());
     let writer = state.aof.writer.clone();
+    let fsync_writer = writer.clone();
     std::thread::Builder::new()
         .name("aof-fsync".into())
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
-            writer.fsync_tick();
+            fsync_writer.fsync_tick();
         })
         .ok();
     let shared = state::shared(state);
@@ -266,6 +254,24 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
     }
     if let Some(l) = unix {
         tokio::spawn(accept_unix(shared.clone(), l));
+    }
+    // Clients that arrive while the dataset loads get -LOADING, as with Redis.
+    let loaded = {
+        let cfg = shared.state.lock().cfg.clone();
+        let writer = writer.clone();
+        tokio::task::spawn_blocking(move || load_dataset(cfg, writer, progress)).await
+    };
+    match loaded {
+        Ok(Some(loaded)) => {
+            let mut st = shared.state.lock();
+            st.ks = loaded.ks;
+            st.persist.last_load_keys_loaded = loaded.persist.last_load_keys_loaded;
+            st.persist.last_load_keys_expired = loaded.persist.last_load_keys_expired;
+            st.aof = loaded.aof;
+            st.loading = None;
+            st.apply_config();
+        }
+        _ => return 1,
     }
     tokio::spawn(cron(shared.clone()));
     notice!("Ready to accept connections");
@@ -437,6 +443,45 @@ async fn accept_unix(shared: Arc<Shared>, listener: tokio::net::UnixListener) {
             .await;
         });
     }
+}
+
+/// Loads the AOF (with `appendonly yes`) or the RDB file into a state of its own, off the
+/// runtime; None when loading failed (logged). The AOF writer is the server's own, so
+/// connections that arrived meanwhile already hold it.
+fn load_dataset(
+    cfg: config::Config,
+    writer: Arc<aof::Writer>,
+    progress: Arc<persist::LoadProgress>,
+) -> Option<State> {
+    let mut st = State::new(cfg, clock::unix_ms());
+    st.aof.writer = writer;
+    st.persist.load_progress = Some(progress.clone());
+    if st.cfg.appendonly {
+        if !aof::start_at_boot(&mut st) {
+            return None;
+        }
+    } else {
+        let path = persist::rdb_path(&st);
+        if path.exists() {
+            let started = std::time::Instant::now();
+            progress.total_bytes.store(
+                std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            match persist::load_rdb(&mut st, &path) {
+                Ok(_) => notice!(
+                    "DB loaded from disk: {:.3} seconds",
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => {
+                    warning!("{e}");
+                    return None;
+                }
+            }
+        }
+    }
+    st.persist.load_progress = None;
+    Some(st)
 }
 
 /// The next delivery of a signal we listen for; never, if listening failed.

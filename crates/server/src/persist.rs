@@ -39,6 +39,8 @@ pub struct PersistState {
     pub total_forks: u64,
     /// Microseconds the last fork took (`latest_fork_usec`).
     pub latest_fork_usec: u64,
+    /// Where a loader reports its progress (the start-up load).
+    pub load_progress: Option<std::sync::Arc<LoadProgress>>,
 }
 
 impl PersistState {
@@ -57,12 +59,32 @@ impl PersistState {
             last_bgsave_secs: -1,
             total_forks: 0,
             latest_fork_usec: 0,
+            load_progress: None,
         }
     }
 
     /// The running child of `kind`, if any.
     pub fn child_of(&self, kind: ChildKind) -> Option<&RunningChild> {
         self.child.as_ref().filter(|c| c.kind == kind)
+    }
+}
+
+/// How far the start-up load has come (INFO persistence `loading_*`), updated by the loader.
+#[derive(Debug, Default)]
+pub struct LoadProgress {
+    /// Unix seconds when loading started.
+    pub start_unix: i64,
+    /// Bytes of all files to load.
+    pub total_bytes: std::sync::atomic::AtomicU64,
+    /// Bytes loaded so far.
+    pub loaded_bytes: std::sync::atomic::AtomicU64,
+}
+
+impl LoadProgress {
+    /// Records that `bytes` have been loaded.
+    pub fn set_loaded(&self, bytes: u64) {
+        self.loaded_bytes
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -189,7 +211,14 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
     decoder.finish();
     let now = crate::clock::unix_ms();
     let (mut db, mut loaded, mut expired) = (0usize, 0usize, 0u64);
+    let progress = st.persist.load_progress.clone();
+    let loaded_before = progress.as_ref().map_or(0, |p| {
+        p.loaded_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    });
     while let Some(item) = decoder.next_item().map_err(describe)? {
+        if let (Some(p), 0) = (&progress, loaded % 1024) {
+            p.set_loaded(loaded_before + decoder.position());
+        }
         match item {
             rdb::Item::Aux { key, value } => {
                 if key == b"redis-ver" {
@@ -416,8 +445,10 @@ pub fn prepare_for_shutdown(st: &mut State, flags: u32) -> bool {
     use crate::config::shutdown;
     kill_child(st);
     crate::aof::flush_for_shutdown(st);
-    let wanted =
-        flags & shutdown::SAVE != 0 || (!st.cfg.save.is_empty() && flags & shutdown::NOSAVE == 0);
+    // A half-loaded dataset must never replace the files it is loading from.
+    let wanted = st.loading.is_none()
+        && (flags & shutdown::SAVE != 0
+            || (!st.cfg.save.is_empty() && flags & shutdown::NOSAVE == 0));
     if wanted {
         crate::notice!("Saving the final RDB snapshot before exiting.");
         let path = rdb_path(st);

@@ -110,6 +110,9 @@ pub struct State {
     pub aof: crate::aof::AofState,
     /// What the command being executed propagates, handed on as one unit when it ends.
     pub prop: crate::dispatch::Propagation,
+    /// Set while the dataset loads at start-up: commands without the `loading` flag get
+    /// `-LOADING`.
+    pub loading: Option<Arc<crate::persist::LoadProgress>>,
 }
 
 /// The state plus what tasks wait on.
@@ -159,6 +162,7 @@ impl State {
             persist: crate::persist::PersistState::new(now_ms / 1000),
             aof: crate::aof::AofState::new(),
             prop: crate::dispatch::Propagation::default(),
+            loading: None,
             cfg,
         };
         st.apply_config();

@@ -93,7 +93,9 @@ impl Server {
                     break;
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Server { child, port, dir };
+                    let srv = Server { child, port, dir };
+                    srv.wait_loaded();
+                    return srv;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -101,6 +103,19 @@ impl Server {
             let _ = child.wait();
         }
         panic!("server {} did not start", bin.display());
+    }
+
+    /// Waits (bounded) until the server no longer answers `-LOADING`: the dataset is in.
+    pub fn wait_loaded(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let mut c = Raw::connect(self.port);
+            if !c.call(&["PING"]).starts_with(b"-LOADING") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("server still loading after 30 s");
     }
 
     /// `redis://` URL of the server.

@@ -272,10 +272,20 @@ fn load_files(st: &mut State) -> Result<(), ()> {
     let files: Vec<AofFile> = st.aof.manifest.load_order().cloned().collect();
     let dir = aof_dir(st);
     st.aof.loading = true;
+    if let Some(p) = &st.persist.load_progress {
+        let total = files.iter().map(|f| file_size(&dir.join(&f.name))).sum();
+        p.total_bytes
+            .store(total, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut result = Ok(());
+    let mut done_bytes = 0;
     for (i, f) in files.iter().enumerate() {
         let last = i + 1 == files.len();
         let started = std::time::Instant::now();
+        if let Some(p) = &st.persist.load_progress {
+            p.set_loaded(done_bytes);
+        }
+        done_bytes += file_size(&dir.join(&f.name));
         if let Err(()) = load_one(st, &dir.join(&f.name), &f.name, last) {
             result = Err(());
             break;
@@ -341,11 +351,19 @@ fn load_one(st: &mut State, path: &Path, name: &str, last: bool) -> Result<(), (
             crate::notice!("{}", reader::msg::READING_AOF_TAIL);
         }
     }
+    let done_before = st.persist.load_progress.as_ref().map_or(0, |p| {
+        p.loaded_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    });
     let mut rd = reader::AofReader::starting_at(data, start);
+    let mut replayed = 0u64;
     let (mut sess, mut out) = loader_session();
     let failure = loop {
         match rd.next_command() {
             Ok(Some(cmd)) => {
+                replayed += 1;
+                if let (Some(p), 0) = (&st.persist.load_progress, replayed % 1024) {
+                    p.set_loaded(done_before + cmd.start as u64);
+                }
                 if crate::commands::lookup(&cmd.argv[0]).is_none() {
                     let cname = String::from_utf8_lossy(&cmd.argv[0]).into_owned();
                     crate::warning!(
