@@ -258,17 +258,25 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
                 let value = store::rdbconv::from_rdb(e.value, &st.ks.limits).map_err(|_| {
                     "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string()
                 })?;
-                if st.ks.dbs[db].data.get(&e.key[..]).is_some() {
+                let lru = st.ks.lru_clock();
+                let entry = store::Entry { value, lru };
+                if !st.ks.load_entry(db, &e.key, entry, e.expire_ms) {
                     return Err(format!(
                         "RDB has duplicated key '{}' in DB {}",
                         String::from_utf8_lossy(&e.key),
                         db
                     ));
                 }
-                let lru = st.ks.lru_clock();
-                st.ks
-                    .put(db, &e.key, store::Entry { value, lru }, e.expire_ms);
                 loaded += 1;
+            }
+            rdb::Item::ResizeDb {
+                db_size,
+                expires_size,
+            } => {
+                // A hint from the file: bounded by its length so a corrupt one cannot make us
+                // allocate without limit (every key takes more than one byte).
+                let cap = bytes.len() as u64;
+                st.ks.expand_db(db, db_size.min(cap), expires_size.min(cap));
             }
             _ => {}
         }

@@ -605,6 +605,12 @@ impl<K: Hash + Eq, V> Dict<K, V> {
         None
     }
 
+    /// Grows the table to hold `size` entries without rehashing on the way (Redis's
+    /// `dictExpand`, used with an RDB file's RESIZEDB hint); false when nothing changed.
+    pub fn expand(&mut self, size: usize) -> bool {
+        self.resize_to(size)
+    }
+
     /// Removes `k`, returning the stored key and its value; may start a shrink.
     pub fn remove<Q>(&mut self, k: &Q) -> Option<(K, V)>
     where

@@ -362,6 +362,26 @@ impl Keyspace {
         self.signal_ready(db, key);
     }
 
+    /// Inserts a key read from a snapshot, hashing it once: false (nothing changed) when the
+    /// key already exists, which a loader reports as a corrupt file.
+    pub fn load_entry(&mut self, db: usize, key: &[u8], entry: Entry, when: Option<i64>) -> bool {
+        let d = &mut self.dbs[db];
+        let (_, inserted) = d.data.get_or_insert_with(key, || (key.into(), entry));
+        if inserted {
+            if let Some(w) = when {
+                d.expires.insert(key.into(), w);
+            }
+        }
+        inserted
+    }
+
+    /// Sizes database `db` for `keys` keys and `expires` deadlines before a load.
+    pub fn expand_db(&mut self, db: usize, keys: u64, expires: u64) {
+        let d = &mut self.dbs[db];
+        d.data.expand(keys.min(1 << 32) as usize);
+        d.expires.expand(expires.min(1 << 32) as usize);
+    }
+
     /// Marks `key` ready for clients blocked on it (a push, a new key, an XADD).
     pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
         if self.blocking_keys.is_empty() {
