@@ -171,7 +171,7 @@ where
                 }
             }
             // Nothing is acknowledged before its write is in the AOF.
-            aof.before_reply();
+            aof.before_reply().await;
             if !out.is_empty() {
                 if stream.write_all(&out.buf).await.is_err() {
                     break 'conn;
@@ -333,7 +333,7 @@ async fn flush_outbox<S: AsyncWrite + Unpin>(
         if chunk.is_empty() {
             return Ok(());
         }
-        aof.before_reply();
+        aof.before_reply().await;
         stream.write_all(&chunk).await?;
         *handle.soft_limit_since.lock() = None;
     }

@@ -240,13 +240,10 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
     });
     state.loading = Some(progress.clone());
     let writer = state.aof.writer.clone();
-    let fsync_writer = writer.clone();
+    let sync_writer = writer.clone();
     std::thread::Builder::new()
         .name("aof-fsync".into())
-        .spawn(move || loop {
-            std::thread::sleep(Duration::from_secs(1));
-            fsync_writer.fsync_tick();
-        })
+        .spawn(move || sync_writer.run_sync_thread())
         .ok();
     let shared = state::shared(state);
     for l in listeners {

@@ -1,7 +1,8 @@
 //! The AOF's buffer and open file. Commands are appended to the buffer under the server lock,
 //! in the order they executed; whoever is about to send a reply writes the buffer out first
-//! (and with `appendfsync always` syncs it), so no client sees an acknowledgement before its
-//! write is in the file. Many connections waiting on one fsync share it (group commit).
+//! (and with `appendfsync always` waits for the sync thread), so no client sees an
+//! acknowledgement before its write is in the file. One fsync covers every connection waiting
+//! when it starts (group commit), and no lock is held while the disk works.
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -45,6 +46,11 @@ pub struct Writer {
     file_size: AtomicU64,
     policy: AtomicU8,
     failing: AtomicBool,
+    /// Raised by connections waiting for a sync; the sync thread waits on it.
+    sync_wanted: std::sync::Mutex<bool>,
+    sync_cv: std::sync::Condvar,
+    /// The synced offset, for connections to await.
+    synced_tx: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Writer {
@@ -96,6 +102,9 @@ impl Writer {
             file_size: AtomicU64::new(0),
             policy: AtomicU8::new(Policy::Everysec as u8),
             failing: AtomicBool::new(false),
+            sync_wanted: std::sync::Mutex::new(false),
+            sync_cv: std::sync::Condvar::new(),
+            synced_tx: tokio::sync::watch::channel(0).0,
         }
     }
 
@@ -177,6 +186,8 @@ impl Writer {
         self.file_size.store(size, Ordering::Relaxed);
         self.synced
             .store(self.written.load(Ordering::Acquire), Ordering::Release);
+        self.synced_tx
+            .send_replace(self.synced.load(Ordering::Acquire));
         self.pending.lock().selected_db = None;
         Ok(())
     }
@@ -203,6 +214,7 @@ impl Writer {
         let appended = self.appended.load(Ordering::Acquire);
         self.written.store(appended, Ordering::Release);
         self.synced.store(appended, Ordering::Release);
+        self.synced_tx.send_replace(appended);
     }
 
     /// Writes out whatever is buffered.
@@ -223,6 +235,8 @@ impl Writer {
         }
         self.synced
             .store(self.written.load(Ordering::Acquire), Ordering::Release);
+        self.synced_tx
+            .send_replace(self.synced.load(Ordering::Acquire));
         Ok(())
     }
 
@@ -270,55 +284,76 @@ impl Writer {
     }
 
     /// Called before replies are sent: everything appended so far reaches the file, and with
-    /// `appendfsync always` the disk. Cheap when there is nothing to do.
-    pub fn before_reply(&self) {
+    /// `appendfsync always` the disk (awaiting the sync thread). Cheap when there is nothing to
+    /// do.
+    pub async fn before_reply(&self) {
         let target = self.appended.load(Ordering::Acquire);
         let always = self.policy() == Policy::Always;
         let written = self.written.load(Ordering::Acquire);
         if written >= target && (!always || self.synced.load(Ordering::Acquire) >= target) {
             return;
         }
-        if !always {
-            self.write_pending();
+        self.write_pending();
+        if !always || self.sink.lock().file.is_none() {
             return;
         }
-        let sync = || {
-            let mut sink = self.sink.lock();
-            if self.synced.load(Ordering::Acquire) >= target {
+        let mut rx = self.synced_tx.subscribe();
+        *self.sync_wanted.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.sync_cv.notify_one();
+        while *rx.borrow_and_update() < target && self.sink.lock().file.is_some() {
+            if rx.changed().await.is_err() {
                 return;
             }
-            self.write_locked(&mut sink);
-            let upto = self.written.load(Ordering::Acquire);
-            if let Some(f) = &sink.file {
+        }
+    }
+
+    /// The sync thread's loop: syncs when a connection waits for it (`always`) and once a
+    /// second (`everysec`), holding no lock while the disk works. Never returns.
+    pub fn run_sync_thread(&self) {
+        let mut last = std::time::Instant::now();
+        loop {
+            {
+                let mut wanted = self.sync_wanted.lock().unwrap_or_else(|e| e.into_inner());
+                while !*wanted && last.elapsed() < std::time::Duration::from_secs(1) {
+                    let left = std::time::Duration::from_secs(1).saturating_sub(last.elapsed());
+                    wanted = match self.sync_cv.wait_timeout(wanted, left) {
+                        Ok((g, _)) => g,
+                        Err(e) => e.into_inner().0,
+                    };
+                }
+                *wanted = false;
+            }
+            let policy = self.policy();
+            if last.elapsed() >= std::time::Duration::from_secs(1) {
+                last = std::time::Instant::now();
+                if policy == Policy::Everysec {
+                    self.sync_once(false);
+                }
+            }
+            if policy == Policy::Always {
+                self.sync_once(true);
+            }
+        }
+    }
+
+    /// One fsync of what is written (writing the buffer first when `write` is set).
+    fn sync_once(&self, write: bool) {
+        let (file, upto) = {
+            let mut sink = self.sink.lock();
+            if write {
+                self.write_locked(&mut sink);
+            }
+            (sink.file.clone(), self.written.load(Ordering::Acquire))
+        };
+        if upto > self.synced.load(Ordering::Acquire) {
+            if let Some(f) = file {
                 if f.sync_data().is_ok() {
                     self.synced.fetch_max(upto, Ordering::AcqRel);
                 }
             }
-        };
-        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(sync),
-            _ => sync(),
         }
-    }
-
-    /// The once-a-second sync of `appendfsync everysec`, run off the server's threads: it
-    /// holds no lock while the disk works.
-    pub fn fsync_tick(&self) {
-        if self.policy() != Policy::Everysec {
-            return;
-        }
-        let (file, upto) = {
-            let sink = self.sink.lock();
-            (sink.file.clone(), self.written.load(Ordering::Acquire))
-        };
-        if upto <= self.synced.load(Ordering::Acquire) {
-            return;
-        }
-        if let Some(f) = file {
-            if f.sync_data().is_ok() {
-                self.synced.fetch_max(upto, Ordering::AcqRel);
-            }
-        }
+        self.synced_tx
+            .send_replace(self.synced.load(Ordering::Acquire));
     }
 }
 
@@ -341,7 +376,7 @@ mod tests {
         w.append(0, &argv(&["SET", "k", "v"]));
         w.append(0, &argv(&["DEL", "k"]));
         w.append(2, &argv(&["SET", "x", "y"]));
-        w.before_reply();
+        w.write_pending();
         w.open(&dir.join("b")).unwrap();
         w.append(2, &argv(&["SET", "x", "z"]));
         w.flush_and_sync().unwrap();
@@ -359,8 +394,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn before_reply_writes_everything_appended() {
+    #[tokio::test]
+    async fn before_reply_waits_for_the_sync_thread_with_always() {
         let dir = std::env::temp_dir().join(format!("redoubt-aofw2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let w = Writer::new();
@@ -370,7 +405,10 @@ mod tests {
             w.append(0, &argv(&["INCR", &i.to_string()]));
         }
         assert!(w.buffer_len() > 0);
-        w.before_reply();
+        let w = Arc::new(w);
+        let syncer = w.clone();
+        std::thread::spawn(move || syncer.run_sync_thread());
+        w.before_reply().await;
         assert_eq!(w.buffer_len(), 0);
         assert_eq!(
             w.synced.load(Ordering::Acquire),
