@@ -84,21 +84,54 @@ pub fn decompress(input: &[u8], ulen: usize) -> Result<Vec<u8>, LzfError> {
 /// VERY_FAST, no ULTRA_FAST) does, so payloads are byte-identical to Redis's; `None` when the
 /// result would not fit in `max_out` bytes (Redis passes `len - 4`).
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
+    let in_end = input.len();
+    if in_end == 0 {
+        return None;
+    }
+    let out_end = max_out;
+    let mut out = vec![0u8; max_out.min(in_end + in_end / 32 + 8) + 8];
+    HTAB.with(|t| {
+        let mut t = t.borrow_mut();
+        let (generation, table) = &mut *t;
+        *generation = generation.wrapping_add(1);
+        if *generation == 0 {
+            table.fill(0);
+            *generation = 1;
+        }
+        compress_with(input, &mut out, out_end, table, *generation).map(|n| {
+            out.truncate(n);
+            out
+        })
+    })
+}
+
+thread_local! {
+    /// The hash table of [`compress`], reused across calls: allocating and zeroing 256 KiB per
+    /// value made snapshots of many small compressible values dozens of times slower. An entry
+    /// holds `generation << 32 | offset`; entries of earlier calls read as empty, so every call
+    /// sees a zeroed table and the output stays identical to liblzf's.
+    static HTAB: std::cell::RefCell<(u32, Vec<u64>)> =
+        std::cell::RefCell::new((0, vec![0u64; 1 << 16]));
+}
+
+/// The body of [`compress`] over a reusable table; the compressed length.
+fn compress_with(
+    input: &[u8],
+    out: &mut [u8],
+    out_end: usize,
+    table: &mut [u64],
+    generation: u32,
+) -> Option<usize> {
     const HLOG: u32 = 16;
     const MAX_LIT: usize = 1 << 5;
     const MAX_OFF: usize = 1 << 13;
     const MAX_REF: usize = (1 << 8) + (1 << 3);
     let in_end = input.len();
-    if in_end == 0 {
-        return None;
-    }
     let idx = |h: u32| -> usize {
         ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
     };
-    let out_end = max_out;
-    let mut out = vec![0u8; max_out.min(in_end + in_end / 32 + 8) + 8];
-    // Offsets into `input`; 0 (the start) is never a valid reference (`ref > in_data`).
-    let mut htab = vec![0u32; 1 << HLOG];
+    let tag = u64::from(generation) << 32;
+    let mut htab = HashTab { table, tag };
     let (mut ip, mut op, mut lit) = (0usize, 1usize, 0usize);
     let mut hval: u32 = match input {
         [a, b, ..] => (u32::from(*a) << 8) | u32::from(*b),
@@ -107,8 +140,8 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     while ip + 2 < in_end {
         hval = (hval << 8) | u32::from(input[ip + 2]);
         let slot = idx(hval);
-        let r = htab[slot] as usize;
-        htab[slot] = ip as u32;
+        let r = htab.get(slot);
+        htab.set(slot, ip);
         if r > 0
             && r < ip
             && ip - r - 1 < MAX_OFF
@@ -163,7 +196,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
             for _ in 0..2 {
                 hval = (hval << 8) | u32::from(input[ip + 2]);
-                htab[idx(hval)] = ip as u32;
+                htab.set(idx(hval), ip);
                 ip += 1;
             }
         } else {
@@ -197,13 +230,49 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1);
     op -= usize::from(lit == 0);
-    out.truncate(op);
-    Some(out)
+    Some(op)
+}
+
+/// A view of the reusable table for one call: slots written by earlier calls read as 0 (the
+/// start of the input, which is never a valid reference).
+struct HashTab<'a> {
+    table: &'a mut [u64],
+    tag: u64,
+}
+
+impl HashTab<'_> {
+    fn get(&self, slot: usize) -> usize {
+        let e = self.table[slot];
+        if e & !0xffff_ffff == self.tag {
+            (e & 0xffff_ffff) as usize
+        } else {
+            0
+        }
+    }
+
+    fn set(&mut self, slot: usize, ip: usize) {
+        self.table[slot] = self.tag | ip as u64;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn earlier_calls_do_not_change_the_output() {
+        let a: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 13) as u8 + b'a').collect();
+        let b: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 11) as u8 + b'a').collect();
+        let fresh = std::thread::spawn({
+            let b = b.clone();
+            move || compress(&b, b.len() - 4)
+        })
+        .join()
+        .unwrap();
+        assert!(compress(&a, a.len() - 4).is_some());
+        assert_eq!(compress(&b, b.len() - 4), fresh);
+        assert!(fresh.is_some());
+    }
 
     #[test]
     fn compresses_like_redis() {
