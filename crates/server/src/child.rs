@@ -30,6 +30,8 @@ pub struct RunningChild {
     pub start_unix: i64,
     /// When it was forked, for durations.
     pub started: Instant,
+    /// Read end of the pipe on which the child reports its copy-on-write bytes.
+    pub info_fd: i32,
 }
 
 /// How a child ended.
@@ -41,20 +43,43 @@ pub enum Exit {
     Signal(i32),
 }
 
+/// A forked child as the parent sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Forked {
+    /// The child's pid.
+    pub pid: libc::pid_t,
+    /// How long fork(2) took, in microseconds.
+    pub fork_usec: u64,
+    /// Where the child reports its copy-on-write bytes (see [`read_cow`]).
+    pub info_fd: i32,
+}
+
 /// Forks. In the child, `work` runs against the parent's memory as it was at the fork and its
-/// return value becomes the exit code (a panic exits with 1). In the parent, returns the
-/// child's pid and how long fork(2) took in microseconds.
-pub fn fork_and_run(work: impl FnOnce() -> i32) -> io::Result<(libc::pid_t, u64)> {
+/// return value becomes the exit code (a panic exits with 1); before exiting it reports how
+/// much memory copy-on-write cost.
+pub fn fork_and_run(work: impl FnOnce() -> i32) -> io::Result<Forked> {
     let log = crate::log::prepare_fork();
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe(2) into an array we own.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let (read_fd, write_fd) = (fds[0], fds[1]);
     let started = Instant::now();
     // SAFETY: the child only runs `work`, which touches memory it inherited, allocates (the
     // allocators install fork handlers) and opens its own files, then leaves with _exit.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(io::Error::last_os_error());
+        let e = io::Error::last_os_error();
+        // SAFETY: closing the pipe we just made.
+        unsafe {
+            libc::close(read_fd);
+            libc::close(write_fd);
+        }
+        return Err(e);
     }
     if pid == 0 {
-        close_inherited_descriptors();
+        close_inherited_descriptors(write_fd);
         // SAFETY: restoring default dispositions in our own (single-threaded) child.
         unsafe {
             libc::signal(libc::SIGTERM, libc::SIG_DFL);
@@ -63,17 +88,66 @@ pub fn fork_and_run(work: impl FnOnce() -> i32) -> io::Result<(libc::pid_t, u64)
         }
         crate::log::enter_child(log);
         let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(1);
-        // SAFETY: ends the child without running the parent's destructors or atexit handlers.
-        unsafe { libc::_exit(code) }
+        let cow = private_dirty_bytes().to_le_bytes();
+        // SAFETY: writes our own buffer to the pipe, then ends the child without running the
+        // parent's destructors or atexit handlers.
+        unsafe {
+            libc::write(write_fd, cow.as_ptr().cast(), cow.len());
+            libc::_exit(code)
+        }
     }
-    Ok((pid, started.elapsed().as_micros() as u64))
+    // SAFETY: the parent keeps only the read end.
+    unsafe { libc::close(write_fd) };
+    Ok(Forked {
+        pid,
+        fork_usec: started.elapsed().as_micros() as u64,
+        info_fd: read_fd,
+    })
 }
 
-/// Closes every descriptor but stdin/stdout/stderr, so the child holds no listening socket or
-/// client connection of the parent (a restarted server must be able to bind its port).
-fn close_inherited_descriptors() {
+/// Bytes the calling process has written since it was forked (`Private_Dirty`), which is what
+/// copy-on-write cost.
+pub fn private_dirty_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Private_Dirty:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// What an ended child reported about copy-on-write (0 if nothing); closes the pipe. Call once
+/// per child, after it ended.
+pub fn read_cow(info_fd: i32) -> u64 {
+    let mut buf = [0u8; 8];
+    // SAFETY: reads into our buffer from, then closes, the pipe this parent owns.
+    let n = unsafe {
+        let n = libc::read(info_fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(info_fd);
+        n
+    };
+    if n == 8 {
+        u64::from_le_bytes(buf)
+    } else {
+        0
+    }
+}
+
+/// Closes every descriptor but stdin/stdout/stderr and `keep`, so the child holds no listening
+/// socket or client connection of the parent (a restarted server must be able to bind its port).
+fn close_inherited_descriptors(keep: i32) {
+    let keep = keep as u32;
     // SAFETY: close_range(2) on our own descriptor table; falls back to closing one by one.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    let r = unsafe {
+        let low = if keep > 3 {
+            libc::syscall(libc::SYS_close_range, 3u32, keep - 1, 0u32)
+        } else {
+            0
+        };
+        low | libc::syscall(libc::SYS_close_range, keep + 1, u32::MAX, 0u32)
+    };
     if r != 0 {
         // SAFETY: getrlimit into a struct we own, then close(2) on our own descriptors.
         unsafe {
@@ -83,7 +157,7 @@ fn close_inherited_descriptors() {
             } else {
                 4096
             };
-            for fd in 3..max {
+            for fd in (3..max).filter(|&fd| fd as u32 != keep) {
                 libc::close(fd);
             }
         }
@@ -139,23 +213,45 @@ mod tests {
     #[test]
     fn child_sees_memory_at_fork_and_reports_its_code() {
         let data: Vec<u64> = (0..1000).collect();
-        let (pid, _) = fork_and_run(|| (data.iter().sum::<u64>() % 200) as i32).unwrap();
-        assert_eq!(wait(pid), Exit::Code(499_500 % 200));
+        let f = fork_and_run(|| (data.iter().sum::<u64>() % 200) as i32).unwrap();
+        assert_eq!(wait(f.pid), Exit::Code(499_500 % 200));
+        let _ = read_cow(f.info_fd);
     }
 
     #[test]
     fn a_panicking_child_exits_with_one() {
-        let (pid, _) = fork_and_run(|| panic!("boom")).unwrap();
-        assert_eq!(wait(pid), Exit::Code(1));
+        let f = fork_and_run(|| panic!("boom")).unwrap();
+        assert_eq!(wait(f.pid), Exit::Code(1));
+        let _ = read_cow(f.info_fd);
     }
 
     #[test]
     fn killing_a_child_reports_sigusr1() {
-        let (pid, _) = fork_and_run(|| {
+        let f = fork_and_run(|| {
             std::thread::sleep(std::time::Duration::from_secs(30));
             0
         })
         .unwrap();
-        assert_eq!(kill_and_reap(pid), Exit::Signal(libc::SIGUSR1));
+        assert_eq!(kill_and_reap(f.pid), Exit::Signal(libc::SIGUSR1));
+        assert_eq!(read_cow(f.info_fd), 0);
+    }
+
+    #[test]
+    fn a_child_that_writes_memory_reports_copy_on_write() {
+        let mut buffer = vec![1u8; 8 << 20];
+        // Borrowed, not moved: the child must not free it before measuring.
+        let data = &mut buffer;
+        let f = fork_and_run(move || {
+            // Touch every page: each is copied.
+            for i in (0..data.len()).step_by(4096) {
+                data[i] = 2;
+            }
+            std::hint::black_box(&data);
+            i32::from(data[0])
+        })
+        .unwrap();
+        assert_eq!(wait(f.pid), Exit::Code(2));
+        let cow = read_cow(f.info_fd);
+        assert!(cow >= 8 << 20, "{cow}");
     }
 }

@@ -664,7 +664,7 @@ fn persistence(t: &mut Text, st: &State) {
         rdb_child.map_or(-1, |c| now - c.start_unix),
     );
     t.field("rdb_saves", st.persist.rdb_saves);
-    t.field("rdb_last_cow_size", 0);
+    t.field("rdb_last_cow_size", p.rdb_last_cow_size);
     t.field(
         "rdb_last_load_keys_expired",
         st.persist.last_load_keys_expired,
@@ -698,7 +698,7 @@ fn persistence(t: &mut Text, st: &State) {
         "aof_last_write_status",
         if write_error { "err" } else { "ok" },
     );
-    t.field("aof_last_cow_size", 0);
+    t.field("aof_last_cow_size", p.aof_last_cow_size);
     t.field("module_fork_in_progress", 0);
     t.field("module_fork_last_cow_size", 0);
     if let Some(l) = &st.loading {

@@ -39,6 +39,10 @@ pub struct PersistState {
     pub total_forks: u64,
     /// Microseconds the last fork took (`latest_fork_usec`).
     pub latest_fork_usec: u64,
+    /// Copy-on-write bytes of the last BGSAVE child (`rdb_last_cow_size`).
+    pub rdb_last_cow_size: u64,
+    /// Copy-on-write bytes of the last AOF rewrite child (`aof_last_cow_size`).
+    pub aof_last_cow_size: u64,
     /// Where a loader reports its progress (the start-up load).
     pub load_progress: Option<std::sync::Arc<LoadProgress>>,
 }
@@ -59,6 +63,8 @@ impl PersistState {
             last_bgsave_secs: -1,
             total_forks: 0,
             latest_fork_usec: 0,
+            rdb_last_cow_size: 0,
+            aof_last_cow_size: 0,
             load_progress: None,
         }
     }
@@ -311,15 +317,16 @@ pub fn bgsave(st: &mut State) -> bool {
         }
     });
     match forked {
-        Ok((pid, usec)) => {
-            crate::notice!("Background saving started by pid {pid}");
+        Ok(f) => {
+            crate::notice!("Background saving started by pid {}", f.pid);
             st.persist.total_forks += 1;
-            st.persist.latest_fork_usec = usec;
+            st.persist.latest_fork_usec = f.fork_usec;
             st.persist.child = Some(RunningChild {
-                pid,
+                pid: f.pid,
                 kind: ChildKind::Rdb,
                 start_unix: now,
                 started: std::time::Instant::now(),
+                info_fd: f.info_fd,
             });
             true
         }
@@ -333,19 +340,7 @@ pub fn bgsave(st: &mut State) -> bool {
 
 /// Logs, in a child, how much memory copy-on-write cost (Private_Dirty of the whole process).
 pub fn log_cow(what: &str) {
-    let dirty_kb = std::fs::read_to_string("/proc/self/smaps_rollup")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Private_Dirty:"))
-                .and_then(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .and_then(|n| n.parse::<u64>().ok())
-                })
-        })
-        .unwrap_or(0);
-    let mb = dirty_kb / 1024;
+    let mb = child::private_dirty_bytes() >> 20;
     crate::notice!("Fork CoW for {what}: current {mb} MB, peak {mb} MB, average {mb} MB");
 }
 
@@ -379,6 +374,13 @@ pub fn cron(st: &mut State, now_ms: i64) {
 /// What follows the end of a child, as Redis's `backgroundSaveDoneHandler`.
 fn child_done(st: &mut State, c: &RunningChild, exit: Exit, now_ms: i64) {
     st.persist.child = None;
+    let cow = child::read_cow(c.info_fd);
+    if exit == Exit::Code(0) {
+        match c.kind {
+            ChildKind::Rdb => st.persist.rdb_last_cow_size = cow,
+            ChildKind::Aof => st.persist.aof_last_cow_size = cow,
+        }
+    }
     match c.kind {
         ChildKind::Rdb => {
             match exit {
@@ -422,6 +424,7 @@ pub fn kill_child(st: &mut State) {
         ChildKind::Aof => crate::warning!("There is a child rewriting the AOF. Killing it!"),
     }
     child::kill_and_reap(c.pid);
+    child::read_cow(c.info_fd);
     match c.kind {
         ChildKind::Rdb => remove_temp_rdb(c.pid),
         ChildKind::Aof => crate::aof::remove_temp_base(st, c.pid),

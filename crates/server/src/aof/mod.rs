@@ -191,7 +191,8 @@ fn boot(st: &mut State) -> Result<(), ()> {
             return Err(());
         }
     }
-    if !st.aof.manifest.is_empty() {
+    let loaded = !st.aof.manifest.is_empty();
+    if loaded {
         let started = std::time::Instant::now();
         load_files(st)?;
         crate::notice!(
@@ -232,8 +233,21 @@ fn boot(st: &mut State) -> Result<(), ()> {
         }
     }
     delete_history(st);
-    st.aof.settled_size = settled_size(st);
-    st.aof.rewrite_base_size = st.aof.current_size();
+    // As Redis: the size counts the files loaded (not a base just created for an empty
+    // dataset), and automatic rewrites compare it with the base file's size, the size at the
+    // end of the last rewrite not being kept across restarts.
+    if loaded {
+        st.aof.settled_size = settled_size(st);
+        st.aof.rewrite_base_size = st
+            .aof
+            .manifest
+            .base
+            .as_ref()
+            .map_or(0, |b| file_size(&dir.join(&b.name)));
+    } else {
+        st.aof.settled_size = 0;
+        st.aof.rewrite_base_size = 0;
+    }
     Ok(())
 }
 
@@ -245,7 +259,10 @@ fn upgrade_old_style(st: &mut State, old: &Path) -> Result<(), ()> {
     let moved = std::fs::rename(old, aof_dir(st).join(&name)).and_then(|_| persist_manifest(st));
     match moved {
         Ok(()) => {
-            crate::notice!("Successfully migrated an old-style AOF into the AOF directory");
+            crate::notice!(
+                "Successfully migrated an old-style AOF file ({name}) into the AOF directory ({}).",
+                st.cfg.appenddirname
+            );
             Ok(())
         }
         Err(e) => {
@@ -271,6 +288,18 @@ fn settled_size(st: &State) -> u64 {
 fn load_files(st: &mut State) -> Result<(), ()> {
     let files: Vec<AofFile> = st.aof.manifest.load_order().cloned().collect();
     let dir = aof_dir(st);
+    // Redis sizes every file before loading any: a file the manifest lists but the disk lacks
+    // is fatal before anything is loaded.
+    for f in &files {
+        if let Err(e) = std::fs::metadata(dir.join(&f.name)) {
+            crate::warning!(
+                "Unable to obtain the AOF file {} length. stat: {}",
+                f.name,
+                writer::strerror(&e)
+            );
+            return Err(());
+        }
+    }
     st.aof.loading = true;
     if let Some(p) = &st.persist.load_progress {
         let total = files.iter().map(|f| file_size(&dir.join(&f.name))).sum();
@@ -313,7 +342,7 @@ fn load_one(st: &mut State, path: &Path, name: &str, last: bool) -> Result<(), (
         Err(e) => {
             crate::warning!(
                 "{}",
-                reader::msg::format(reader::msg::UNRECOVERABLE, &[&name, &e])
+                reader::msg::format(reader::msg::UNRECOVERABLE, &[&name, &writer::strerror(&e)])
             );
             return Err(());
         }
@@ -479,6 +508,10 @@ pub fn rewrite_background(st: &mut State) -> bool {
     if st.persist.child.is_some() {
         return false;
     }
+    if read_manifest_if_unread(st).is_err() {
+        st.aof.last_rewrite_ok = false;
+        return false;
+    }
     if create_dir(st).is_err() {
         st.aof.last_rewrite_ok = false;
         return false;
@@ -492,6 +525,7 @@ pub fn rewrite_background(st: &mut State) -> bool {
                 crate::warning!("Can't flush the AOF before a rewrite: {e}");
                 return false;
             }
+            let closed = st.aof.writer.file_size();
             let incr = st.aof.manifest.start_new_incr(&pre);
             if let Err(e) = st.aof.writer.open(&dir.join(&incr.name)) {
                 crate::warning!("Can't open the append-only file {}: {}", incr.name, e);
@@ -503,7 +537,7 @@ pub fn rewrite_background(st: &mut State) -> bool {
                 crate::warning!("Can't persist the AOF manifest: {e}");
                 return false;
             }
-            st.aof.settled_size = settled_size(st);
+            st.aof.settled_size += closed;
             crate::notice!("Creating AOF incr file {} on background rewrite", incr.name);
             false
         }
@@ -542,15 +576,19 @@ pub fn rewrite_background(st: &mut State) -> bool {
         }
     });
     match forked {
-        Ok((pid, usec)) => {
-            crate::notice!("Background append only file rewriting started by pid {pid}");
+        Ok(f) => {
+            crate::notice!(
+                "Background append only file rewriting started by pid {}",
+                f.pid
+            );
             st.persist.total_forks += 1;
-            st.persist.latest_fork_usec = usec;
+            st.persist.latest_fork_usec = f.fork_usec;
             st.persist.child = Some(RunningChild {
-                pid,
+                pid: f.pid,
                 kind: ChildKind::Aof,
                 start_unix: crate::clock::unix_ms() / 1000,
                 started: std::time::Instant::now(),
+                info_fd: f.info_fd,
             });
             st.aof.rewrite_scheduled = false;
             st.aof.rewrite_target = Some((base, temp_incr));
@@ -560,6 +598,41 @@ pub fn rewrite_background(st: &mut State) -> bool {
             crate::warning!("Can't rewrite append only file in background: fork: {e}");
             st.aof.last_rewrite_ok = false;
             false
+        }
+    }
+}
+
+/// Reads the manifest a previous run left when the AOF has been off since start-up. Redis reads
+/// it at start-up whatever `appendonly` says (`aofLoadManifestFromDisk`), so that a rewrite
+/// (BGREWRITEAOF, `CONFIG SET appendonly yes`) continues its numbering instead of reusing the
+/// names of files the old manifest still lists, and removes the files it supersedes.
+fn read_manifest_if_unread(st: &mut State) -> Result<(), ()> {
+    let m = &st.aof.manifest;
+    if m.base.is_some() || !m.incrs.is_empty() || !m.history.is_empty() {
+        return Ok(());
+    }
+    let path = aof_dir(st).join(Manifest::manifest_name(&prefix(st)));
+    match std::fs::read(&path) {
+        Ok(bytes) => match Manifest::parse_detailed(&bytes) {
+            Ok(m) => {
+                st.aof.manifest = m;
+                Ok(())
+            }
+            Err(e) => {
+                for line in e.log_lines() {
+                    crate::warning!("{}", line.trim_end_matches('\n'));
+                }
+                Err(())
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => {
+            crate::warning!(
+                "Unable to open the AOF manifest file {}: {}",
+                path.display(),
+                writer::strerror(&e)
+            );
+            Err(())
         }
     }
 }
