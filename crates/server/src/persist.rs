@@ -257,7 +257,7 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
                 db = n as usize;
             }
             rdb::Item::Entry(e) => {
-                if matches!(e.expire_ms, Some(t) if t < now) && !st.ks.replica_mode {
+                if matches!(e.expire_ms, Some(t) if t < now) && st.ks.deletes_on_past_deadline() {
                     expired += 1;
                     continue;
                 }

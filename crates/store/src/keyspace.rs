@@ -116,6 +116,9 @@ pub struct Keyspace {
     pub now_ms: i64,
     /// On a replica keys are never expired locally, only hidden once past their deadline.
     pub replica_mode: bool,
+    /// Replaying an AOF: no key expires and past deadlines are stored, not acted on, so the
+    /// replay rebuilds exactly what the commands built (Redis's `server.loading`).
+    pub loading: bool,
     /// Enabled keyspace-notification classes (`notify-keyspace-events`).
     pub notify_flags: u32,
     /// Count of changes since the last save, as Redis's `dirty`.
@@ -152,6 +155,7 @@ impl Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
             now_ms: 0,
             replica_mode: false,
+            loading: false,
             notify_flags: 0,
             dirty: 0,
             flushed_all: false,
@@ -190,10 +194,19 @@ impl Keyspace {
 
     /// True if `key` has a deadline that has passed (whether or not it has been removed yet).
     pub fn is_logically_expired(&self, db: usize, key: &[u8]) -> bool {
+        if self.loading {
+            return false;
+        }
         match self.dbs[db].expires.get(key) {
             Some(&when) => when < self.now_ms,
             None => false,
         }
+    }
+
+    /// Whether a command given a deadline already in the past deletes the key at once (a
+    /// primary serving clients) rather than storing the deadline (a replica, or a replay).
+    pub fn deletes_on_past_deadline(&self) -> bool {
+        !self.replica_mode && !self.loading
     }
 
     /// Removes `key` if its deadline passed (on a primary); true if it is expired.

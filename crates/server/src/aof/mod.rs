@@ -301,6 +301,7 @@ fn load_files(st: &mut State) -> Result<(), ()> {
         }
     }
     st.aof.loading = true;
+    st.ks.loading = true;
     if let Some(p) = &st.persist.load_progress {
         let total = files.iter().map(|f| file_size(&dir.join(&f.name))).sum();
         p.total_bytes
@@ -331,6 +332,7 @@ fn load_files(st: &mut State) -> Result<(), ()> {
         );
     }
     st.aof.loading = false;
+    st.ks.loading = false;
     st.ks.dirty = 0;
     result
 }

@@ -80,7 +80,7 @@ pub fn restore(ctx: &mut Ctx) {
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(ctx.now_ms());
     }
-    if ttl != 0 && ttl <= ctx.now_ms() && !ctx.ks.replica_mode {
+    if ttl != 0 && ttl <= ctx.now_ms() && ctx.ks.deletes_on_past_deadline() {
         // Already expired: the key is not created, and a replaced one is deleted.
         if deleted {
             ctx.ks.changed(ctx.db, key, notify::GENERIC, "del");

@@ -80,7 +80,7 @@ fn expire_generic(ctx: &mut Ctx, relative: bool, seconds: bool, name: &str) {
     if refused {
         return ctx.out.int(0);
     }
-    if when <= ctx.now_ms() && !ctx.ks.replica_mode {
+    if when <= ctx.now_ms() && ctx.ks.deletes_on_past_deadline() {
         // A deadline already in the past deletes the key, and that is what replicas get.
         ctx.ks.remove_entry(ctx.db, key);
         ctx.ks.changed(ctx.db, key, notify::GENERIC, "del");

@@ -260,7 +260,7 @@ pub fn getex(ctx: &mut Ctx) {
         return;
     }
     if let Some(ms) = when {
-        if ms <= ctx.now_ms() && !ctx.ks.replica_mode {
+        if ms <= ctx.now_ms() && ctx.ks.deletes_on_past_deadline() {
             ctx.ks.remove(ctx.db, key);
             ctx.ks.changed(ctx.db, key, notify::GENERIC, "del");
             ctx.propagate_as(vec![Bytes::from_static(b"DEL"), ctx.argv[1].clone()]);
