@@ -2321,7 +2321,7 @@ fn string2ll(s: &[u8]) -> Option<i64> {
 
 /// C's `strtoll(s, &end, base)`: leading blanks, a sign, digits, saturating on overflow.
 /// Returns the value and where parsing stopped (0 when there were no digits).
-fn c_strtoll(s: &[u8], base: u32) -> (i64, usize) {
+pub(crate) fn c_strtoll(s: &[u8], base: u32) -> (i64, usize) {
     strtoll_checked(s, base).0
 }
 

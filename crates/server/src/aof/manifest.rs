@@ -200,7 +200,7 @@ impl Manifest {
             if line.is_empty() {
                 return Err(err(reason::INVALID_FORMAT, at));
             }
-            let args = match split_args(line) {
+            let args = match resp::split_args(line) {
                 Some(a) if a.len() >= 6 && a.len() % 2 == 0 => a,
                 _ => return Err(err(reason::INVALID_FORMAT, at)),
             };
@@ -217,7 +217,7 @@ impl Manifest {
                     }
                     name = Some(val);
                 } else if key.eq_ignore_ascii_case(b"seq") {
-                    seq = atoll(val);
+                    seq = crate::config::c_strtoll(val, 10).0;
                 } else if key.eq_ignore_ascii_case(b"type") {
                     kind = val.first().copied().unwrap_or(0);
                 }
@@ -416,117 +416,6 @@ fn trim<'a>(mut b: &'a [u8], set: &[u8]) -> &'a [u8] {
         b = rest;
     }
     b
-}
-
-/// C `atoll` (glibc: `strtoll` base 10, clamped on overflow).
-fn atoll(b: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < b.len() && is_space(b[i]) {
-        i += 1;
-    }
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    // Accumulate negatively so that i64::MIN is reachable without overflow.
-    let mut v: i64 = 0;
-    while let Some(d @ b'0'..=b'9') = b.get(i) {
-        let d = i64::from(d - b'0');
-        v = match v.checked_mul(10).and_then(|v| v.checked_sub(d)) {
-            Some(v) => v,
-            None => return if neg { i64::MIN } else { i64::MAX },
-        };
-        i += 1;
-    }
-    if neg {
-        v
-    } else {
-        v.checked_neg().unwrap_or(i64::MAX)
-    }
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
-}
-
-/// `sdssplitargs`: `None` on unbalanced quotes or a closing quote followed by a non-space.
-fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    // The C code reads one past the current byte freely; the end reads as NUL.
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    let mut p = 0;
-    let mut out = Vec::new();
-    loop {
-        while at(p) != 0 && is_space(at(p)) {
-            p += 1;
-        }
-        if at(p) == 0 {
-            return Some(out);
-        }
-        let (mut inq, mut insq, mut done) = (false, false, false);
-        let mut cur = Vec::new();
-        while !done {
-            let c = at(p);
-            if inq {
-                if let (b'\\', b'x', Some(h), Some(l)) =
-                    (c, at(p + 1), hex_val(at(p + 2)), hex_val(at(p + 3)))
-                {
-                    cur.push(h * 16 + l);
-                    p += 3;
-                } else if c == b'\\' && at(p + 1) != 0 {
-                    p += 1;
-                    cur.push(match at(p) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else if insq {
-                if c == b'\\' && at(p + 1) == b'\'' {
-                    p += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else {
-                match c {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => done = true,
-                    b'"' => inq = true,
-                    b'\'' => insq = true,
-                    _ => cur.push(c),
-                }
-            }
-            if at(p) != 0 {
-                p += 1;
-            }
-        }
-        out.push(cur);
-    }
 }
 
 /// `sdsneedsrepr`.

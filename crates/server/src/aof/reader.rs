@@ -220,7 +220,7 @@ impl AofReader {
             };
         }
         // atoi is (int)strtol.
-        let argc = strtol(&line[1..]) as i32;
+        let argc = crate::config::c_strtoll(&line[1..], 10).0 as i32;
         if argc < 1 {
             return self.fail(ReadError::BadFormat { offset: start });
         }
@@ -236,7 +236,7 @@ impl AofReader {
                 return self.fail(ReadError::BadFormat { offset: p });
             }
             // Redis stores strtol's long in an unsigned long: "-1" is a huge length.
-            let arg_len = strtol(&self.data[p + 1..end]) as u64;
+            let arg_len = crate::config::c_strtoll(&self.data[p + 1..end], 10).0 as u64;
             p = end;
             if arg_len > (len - p) as u64 {
                 return self.truncated();
@@ -277,40 +277,6 @@ impl Iterator for AofReader {
             return None;
         }
         self.next_command().transpose()
-    }
-}
-
-/// C `strtol(s, NULL, 10)` (glibc: leading whitespace, a sign, digits; clamped on overflow).
-fn strtol(b: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    // Accumulate negatively so that i64::MIN is reachable without overflow.
-    let mut v: i64 = 0;
-    while let Some(d @ b'0'..=b'9') = b.get(i) {
-        let d = i64::from(d - b'0');
-        v = match v.checked_mul(10).and_then(|v| v.checked_sub(d)) {
-            Some(v) => v,
-            None => return if neg { i64::MIN } else { i64::MAX },
-        };
-        i += 1;
-    }
-    if neg {
-        v
-    } else {
-        v.checked_neg().unwrap_or(i64::MAX)
     }
 }
 
