@@ -468,18 +468,44 @@ fn unix_socket_pidfile_logfile_and_daemonize() {
         .trim()
         .parse()
         .unwrap();
-    let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
-    use std::io::{Read, Write};
-    stream.write_all(b"PING\r\n").unwrap();
-    let mut buf = [0u8; 7];
-    stream.read_exact(&mut buf).unwrap();
-    assert_eq!(&buf, b"+PONG\r\n");
-    drop(stream);
-    let text = std::fs::read_to_string(&log).unwrap();
-    let ready = text
-        .lines()
-        .find(|l| l.contains("Ready to accept connections"))
-        .expect("ready line");
+    // Kills the daemon if an assertion below fails, so no process outlives the test.
+    struct Reap(i32, bool);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            if self.1 {
+                // SAFETY: signalling the daemon this test started.
+                unsafe { libc::kill(self.0, libc::SIGKILL) };
+            }
+        }
+    }
+    let mut reap = Reap(daemon_pid, true);
+    // The socket opens before the (empty) dataset is in: PING until it answers +PONG.
+    loop {
+        let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        use std::io::{BufRead, Write};
+        stream.write_all(b"PING\r\n").unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(&mut stream)
+            .read_line(&mut line)
+            .unwrap();
+        if line == "+PONG\r\n" {
+            break;
+        }
+        assert!(line.starts_with("-LOADING"), "{line}");
+        assert!(std::time::Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ready = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if let Some(l) = text
+            .lines()
+            .find(|l| l.contains("Ready to accept connections"))
+        {
+            break l.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no ready line");
+        std::thread::sleep(Duration::from_millis(20));
+    };
     // pid:M dd Mon yyyy hh:mm:ss.mmm * message
     let fields: Vec<&str> = ready.splitn(7, ' ').collect();
     assert_eq!(fields[0], format!("{daemon_pid}:M"));
@@ -489,6 +515,7 @@ fn unix_socket_pidfile_logfile_and_daemonize() {
     assert_eq!(fields[5], "*");
     // SAFETY: signalling the daemon we started.
     unsafe { libc::kill(daemon_pid, libc::SIGTERM) };
+    reap.1 = false;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while pid.exists() {
         assert!(
