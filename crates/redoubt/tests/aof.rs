@@ -1575,6 +1575,8 @@ fn aof_stream_matches_redis_bytes() {
         &["FLUSHDB", "ASYNC"],
         &["SET", "a", "1"],
         &["FLUSHALL", "ASYNC"],
+        &["SET", "g", "1", "GET"],
+        &["SET", "g", "2", "get", "XX", "GET"],
         &["SET", "last", "1"],
     ];
     let (ours, ours_replies) = incr_bytes_after(false, cmds);

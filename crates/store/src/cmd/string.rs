@@ -145,6 +145,17 @@ pub fn set(ctx: &mut Ctx) {
             ]);
         }
     }
+    if get && expire.is_none() {
+        // Replicas and the AOF get the write without GET, as Redis propagates it.
+        let argv = ctx
+            .argv
+            .iter()
+            .enumerate()
+            .filter(|(j, a)| *j < 3 || !a.eq_ignore_ascii_case(b"get"))
+            .map(|(_, a)| a.clone())
+            .collect();
+        ctx.propagate_as(argv);
+    }
     if !get {
         ctx.out.ok();
     }
