@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Raw, Server};
+use common::{field_of, info_field, wait_field, wait_until, Raw, Server};
 use redis::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -94,40 +94,6 @@ fn name(redis: bool) -> &'static str {
 fn kill_9(mut srv: Server) {
     let _ = srv.child.kill();
     let _ = srv.child.wait();
-}
-
-/// The value of `field` in INFO `section`.
-fn info_field(c: &mut Raw, section: &str, field: &str) -> String {
-    let text = c.call_str(&["INFO", section]);
-    field_of(&text, field).unwrap_or_else(|| panic!("no {field} in {text}"))
-}
-
-fn field_of(info: &str, field: &str) -> Option<String> {
-    let prefix = format!("{field}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(str::to_string)
-}
-
-/// Polls INFO until `field` has `want` (bounded).
-fn wait_field(c: &mut Raw, section: &str, field: &str, want: &str) {
-    wait_until(c, section, field, |v| v == want, want);
-}
-
-/// Polls INFO until `field` satisfies `ok` (bounded).
-fn wait_until(c: &mut Raw, section: &str, field: &str, ok: impl Fn(&str) -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = info_field(c, section, field);
-        if ok(&got) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{field} stayed {got}, wanted {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Waits until no rewrite runs or is scheduled.

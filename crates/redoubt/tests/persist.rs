@@ -3,34 +3,8 @@
 
 mod common;
 
-use common::{Raw, Server};
+use common::{info_field, wait_field, Raw, Server};
 use std::time::{Duration, Instant};
-
-/// The value of `field` in INFO `section`.
-fn info_field(c: &mut Raw, section: &str, field: &str) -> String {
-    let text = c.call_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in {text}"))
-        .to_string()
-}
-
-/// Polls INFO until `field` has `want` (bounded).
-fn wait_field(c: &mut Raw, section: &str, field: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let got = info_field(c, section, field);
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{field} stayed {got}, wanted {want}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Sets `n` keys `prefix:<i>` to `size`-byte values, pipelined in batches.
 fn fill(c: &mut Raw, prefix: &str, n: usize, size: usize) {

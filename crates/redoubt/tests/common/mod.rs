@@ -229,3 +229,38 @@ impl Raw {
         std::mem::take(&mut self.buf)
     }
 }
+
+/// The value of `field` in INFO `section`.
+pub fn info_field(c: &mut Raw, section: &str, field: &str) -> String {
+    let text = c.call_str(&["INFO", section]);
+    field_of(&text, field).unwrap_or_else(|| panic!("no {field} in {text}"))
+}
+
+/// The value of `field` in an INFO text.
+pub fn field_of(info: &str, field: &str) -> Option<String> {
+    let prefix = format!("{field}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_string)
+}
+
+/// Polls INFO until `field` has `want` (bounded).
+pub fn wait_field(c: &mut Raw, section: &str, field: &str, want: &str) {
+    wait_until(c, section, field, |v| v == want, want);
+}
+
+/// Polls INFO until `field` satisfies `ok` (bounded).
+pub fn wait_until(c: &mut Raw, section: &str, field: &str, ok: impl Fn(&str) -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = info_field(c, section, field);
+        if ok(&got) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{field} stayed {got}, wanted {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
