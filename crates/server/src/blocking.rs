@@ -29,6 +29,8 @@ pub struct BlockedClient {
     pub timeout_reply: TimeoutReply,
     /// The protocol its replies are encoded in.
     pub proto: Protocol,
+    /// WAIT: the offset replicas must acknowledge and how many of them.
+    pub wait: Option<(u64, usize)>,
 }
 
 /// Why a blocked client is released without being served.
@@ -68,6 +70,7 @@ pub fn block(
             deadline_ms: req.deadline_ms,
             timeout_reply: req.timeout_reply,
             proto,
+            wait: None,
         },
     );
     if let Some(c) = st.clients.get_mut(&id) {
@@ -101,6 +104,10 @@ pub fn release(st: &mut State, id: u64, why: Release) -> bool {
     };
     let mut out = Out::new(b.proto);
     match why {
+        Release::Timeout if b.wait.is_some() => {
+            let target = b.wait.map_or(0, |w| w.0);
+            out.int(crate::repl::count_acked(st, target) as i64)
+        }
         Release::Timeout => match b.timeout_reply {
             TimeoutReply::NullArray => out.null_array(),
             TimeoutReply::Null => out.null(),

@@ -58,6 +58,11 @@ pub struct Forked {
 /// return value becomes the exit code (a panic exits with 1); before exiting it reports how
 /// much memory copy-on-write cost.
 pub fn fork_and_run(work: impl FnOnce() -> i32) -> io::Result<Forked> {
+    fork_and_run_keeping(&[], work)
+}
+
+/// [`fork_and_run`], with descriptors `keep` left open in the child (a pipe it writes to).
+pub fn fork_and_run_keeping(keep: &[i32], work: impl FnOnce() -> i32) -> io::Result<Forked> {
     let log = crate::log::prepare_fork();
     let mut fds = [0i32; 2];
     // SAFETY: pipe(2) into an array we own.
@@ -79,7 +84,9 @@ pub fn fork_and_run(work: impl FnOnce() -> i32) -> io::Result<Forked> {
         return Err(e);
     }
     if pid == 0 {
-        close_inherited_descriptors(write_fd);
+        let mut kept = keep.to_vec();
+        kept.push(write_fd);
+        close_inherited_descriptors(&kept);
         // SAFETY: restoring default dispositions in our own (single-threaded) child.
         unsafe {
             libc::signal(libc::SIGTERM, libc::SIG_DFL);
@@ -137,16 +144,21 @@ pub fn read_cow(info_fd: i32) -> u64 {
 
 /// Closes every descriptor but stdin/stdout/stderr and `keep`, so the child holds no listening
 /// socket or client connection of the parent (a restarted server must be able to bind its port).
-fn close_inherited_descriptors(keep: i32) {
-    let keep = keep as u32;
-    // SAFETY: close_range(2) on our own descriptor table; falls back to closing one by one.
+fn close_inherited_descriptors(keep: &[i32]) {
+    let mut keep: Vec<u32> = keep.iter().map(|&fd| fd as u32).collect();
+    keep.sort_unstable();
+    // SAFETY: close_range(2) on our own descriptor table, around the kept descriptors; falls
+    // back to closing one by one.
     let r = unsafe {
-        let low = if keep > 3 {
-            libc::syscall(libc::SYS_close_range, 3u32, keep - 1, 0u32)
-        } else {
-            0
-        };
-        low | libc::syscall(libc::SYS_close_range, keep + 1, u32::MAX, 0u32)
+        let mut low = 3u32;
+        let mut r = 0;
+        for &k in &keep {
+            if k > low {
+                r |= libc::syscall(libc::SYS_close_range, low, k - 1, 0u32);
+            }
+            low = low.max(k + 1);
+        }
+        r | libc::syscall(libc::SYS_close_range, low, u32::MAX, 0u32)
     };
     if r != 0 {
         // SAFETY: getrlimit into a struct we own, then close(2) on our own descriptors.
@@ -157,7 +169,7 @@ fn close_inherited_descriptors(keep: i32) {
             } else {
                 4096
             };
-            for fd in (3..max).filter(|&fd| fd as u32 != keep) {
+            for fd in (3..max).filter(|&fd| !keep.contains(&(fd as u32))) {
                 libc::close(fd);
             }
         }

@@ -144,6 +144,33 @@ pub struct Session {
     pub close_after_reply: bool,
     /// The handle shared with the registry.
     pub handle: Arc<ClientHandle>,
+    /// This session applies our primary's stream: no replies, no read-only or auth checks.
+    pub from_master: bool,
+    /// The replication offset right after this client's last propagated write (WAIT's target).
+    pub woff: u64,
+    /// What a would-be replica declared with REPLCONF before its PSYNC.
+    pub replica_hello: ReplicaHello,
+    /// Set by PSYNC/SYNC: the connection becomes a replica link (see [`crate::repl::primary`]).
+    pub became_replica: Option<BecameReplica>,
+}
+
+/// What REPLCONF told us about a replica before it asked to sync.
+#[derive(Debug, Clone, Default)]
+pub struct ReplicaHello {
+    /// `listening-port`.
+    pub listening_port: u16,
+    /// `ip-address`.
+    pub ip_address: Option<String>,
+    /// `capa eof`.
+    pub capa_eof: bool,
+    /// `capa psync2`.
+    pub capa_psync2: bool,
+}
+
+/// How a connection that asked to sync goes on.
+pub struct BecameReplica {
+    /// The steps of its full resync; None for a partial one (already streaming).
+    pub steps: Option<tokio::sync::mpsc::UnboundedReceiver<crate::repl::SyncStep>>,
 }
 
 impl Session {
@@ -163,6 +190,10 @@ impl Session {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             handle,
+            from_master: false,
+            woff: 0,
+            replica_hello: ReplicaHello::default(),
+            became_replica: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::cmd::{admin, client, connection, multi, pubsub};
 use crate::dispatch::Exec;
+use crate::repl;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use store::cmd::{bits, expire, geo, hash, hll, keys, lcs, list, set, stream, string, zset};
@@ -188,6 +189,15 @@ pub static COMMANDS: &[Command] = &[
     c!("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEY, "connection", "6.0.0", Server(connection::hello), "Handshake with Redis"),
     c!("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEY, "connection", "1.0.0", Server(connection::auth), "Authenticate to the server"),
     c!("client", -2, 0, "connection", "2.4.0", subs client::SUBCOMMANDS, "A container for client connection commands"),
+    // replication
+    c!("replicaof", 3, ADMIN | NOSCRIPT | STALE, NOKEY, "server", "5.0.0", Server(repl::cmd::replicaof), "Configure a server as replica of another, or promote it to a master."),
+    c!("slaveof", 3, ADMIN | NOSCRIPT | STALE, NOKEY, "server", "1.0.0", Server(repl::cmd::replicaof), "Sets a Redis server as a replica of another, or promotes it to being a master."),
+    c!("role", 1, NOSCRIPT | LOADING | STALE | FAST, NOKEY, "server", "2.8.12", Server(repl::cmd::role), "Return the role of the instance in the context of replication"),
+    c!("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NOKEY, "server", "3.0.0", Server(repl::cmd::replconf), "An internal command for configuring the replication stream"),
+    c!("psync", -3, ADMIN | NOSCRIPT | NO_MULTI, NOKEY, "server", "2.8.0", Server(repl::primary::psync), "An internal command used in replication"),
+    c!("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEY, "server", "1.0.0", Server(repl::primary::sync), "Internal command used for replication"),
+    c!("wait", 3, NOSCRIPT, NOKEY, "generic", "3.0.0", Server(repl::cmd::wait), "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
+    c!("failover", -1, ADMIN | NOSCRIPT | STALE, NOKEY, "server", "6.2.0", Server(repl::cmd::failover), "Start a coordinated failover between this server and one of its replicas."),
     // strings
     c!("get", 2, READONLY | FAST, K1, "string", "1.0.0", Data(string::get), "Get the value of a key"),
     c!("set", -3, WRITE | DENYOOM, K1, "string", "1.0.0", Data(string::set), "Set the string value of a key"),

@@ -11,7 +11,7 @@
 //! [`Config::set`] (or [`load`]) so that validation and the table stay in charge.
 //!
 //! Features Redoubt has not built yet are refused, never silently accepted: a value that would
-//! turn one on (`replicaof`, `cluster-enabled yes`, TLS, modules, ACL users,
+//! turn one on (`cluster-enabled yes`, TLS, modules, ACL users,
 //! ...) fails at load with the fatal-error layout and in `CONFIG SET` with the usual
 //! `CONFIG SET failed` error; see `Config::check`.
 
@@ -967,6 +967,11 @@ impl Config {
         matches!(self.other.get(name), Some(Val::Bool(true)))
     }
 
+    /// `repl-diskless-load`: 0 disabled (through a file), 1 on-empty-db, 2 swapdb.
+    pub fn repl_diskless_load(&self) -> i64 {
+        self.other_int("repl-diskless-load")
+    }
+
     fn other_int(&self, name: &str) -> i64 {
         match self.other.get(name) {
             Some(Val::Int(i)) => *i,
@@ -1074,7 +1079,6 @@ impl Config {
                 return err("Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution")
             }
             // Not built yet.
-            "replicaof" if self.replicaof.is_some() => return Err(unsupported("replication (replicaof/slaveof)")),
             "cluster-enabled" if self.other_bool(name) => return Err(unsupported("cluster mode (cluster-enabled yes)")),
             "tls-port" if self.other_int(name) != 0 => return Err(unsupported("TLS (tls-port)")),
             "tls-replication" | "tls-cluster" if self.other_bool(name) => return Err(unsupported(&format!("TLS ({name} yes)"))),
@@ -3187,8 +3191,6 @@ zset-max-ziplist-value=64\n\
     #[test]
     fn refuses_features_not_built() {
         let cases = [
-            "replicaof 127.0.0.1 6379",
-            "slaveof 127.0.0.1 6379",
             "cluster-enabled yes",
             "tls-port 6380",
             "tls-replication yes",

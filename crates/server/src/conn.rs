@@ -25,7 +25,7 @@ const READ_CHUNK: usize = 16 * 1024;
 const BATCH: usize = 1024;
 
 /// Registers a client, or refuses it when `maxclients` is reached.
-fn register(shared: &Shared, peer: &Peer) -> Option<(u64, Arc<ClientHandle>, bool)> {
+pub(crate) fn register(shared: &Shared, peer: &Peer) -> Option<(u64, Arc<ClientHandle>, bool)> {
     let mut st = shared.state.lock();
     let now = crate::clock::unix_ms();
     if st.clients.len() as u64 >= st.cfg.maxclients {
@@ -67,8 +67,9 @@ fn register(shared: &Shared, peer: &Peer) -> Option<(u64, Arc<ClientHandle>, boo
 }
 
 /// Removes every trace of a client from the shared state.
-fn unregister(shared: &Shared, sess: &mut Session) {
+pub(crate) fn unregister(shared: &Shared, sess: &mut Session) {
     let mut st = shared.state.lock();
+    crate::repl::replica_gone(&mut st, sess.id, crate::clock::unix_ms());
     crate::blocking::unblock(&mut st, sess.id);
     crate::cmd::pubsub::drop_all_subscriptions(&mut st, sess);
     crate::cmd::multi::unwatch_all(&mut st, sess);
@@ -142,6 +143,10 @@ where
                         close = true;
                         break;
                     }
+                    if sess.became_replica.is_some() {
+                        pending.clear();
+                        break;
+                    }
                 }
                 if !close && !paused && pending.is_empty() {
                     if let Some(e) = protocol_error.take() {
@@ -150,6 +155,9 @@ where
                         *st.stats.error_codes.entry("ERR".into()).or_default() += 1;
                         close = true;
                     }
+                }
+                if st.repl.getack_wanted {
+                    crate::repl::after_batch(&mut st);
                 }
                 st.stats.net_output_bytes += out.len() as u64;
                 // Replies are written before more input is read, so a normal client's pending
@@ -177,6 +185,17 @@ where
                     break 'conn;
                 }
                 out.buf.clear();
+            }
+            if let Some(became) = sess.became_replica.take() {
+                crate::repl::primary::serve_replica(
+                    &shared,
+                    &mut stream,
+                    &mut sess,
+                    &mut buf,
+                    became,
+                )
+                .await;
+                break 'conn;
             }
             if flush_outbox(&mut stream, &handle, &aof).await.is_err() || close {
                 break 'conn;

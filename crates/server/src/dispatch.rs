@@ -196,7 +196,7 @@ fn dispatch_checked(
         return Flow::Continue;
     };
     let name = static_name(parent, cmd);
-    if !sess.authenticated && !cmd.has(flag::NO_AUTH) {
+    if !sess.authenticated && !cmd.has(flag::NO_AUTH) && !sess.from_master {
         reject(st, sess, out, Some(name), "NOAUTH Authentication required.");
         return Flow::Continue;
     }
@@ -226,6 +226,11 @@ fn dispatch_checked(
             reject(st, sess, out, Some(name), &msg);
             return Flow::Continue;
         }
+    }
+    let is_write = cmd.has(flag::WRITE) || (cmd.name == "exec" && queued_write(sess));
+    if let Some(msg) = crate::repl::deny(st, sess.from_master, is_write, cmd.has(flag::STALE)) {
+        reject(st, sess, out, Some(name), msg);
+        return Flow::Continue;
     }
     if st.loading.is_some() && !cmd.has(flag::LOADING) {
         reject(
@@ -267,7 +272,7 @@ fn dispatch_checked(
         out.raw(b"+QUEUED\r\n");
         return Flow::Continue;
     }
-    if paused_for(st, cmd, argv, now_ms) {
+    if !sess.from_master && paused_for(st, cmd, argv, now_ms) {
         return Flow::Paused;
     }
     execute(st, sess, out, parent, cmd, argv, now_ms)
@@ -345,6 +350,8 @@ pub fn execute(
             f(&mut ex);
             if ex.sess.close_after_reply {
                 flow = Flow::Close;
+            } else if ex.st.blocked.contains_key(&ex.sess.id) {
+                flow = Flow::Blocked;
             }
         }
         Handler::ContainerOr(f) => {
@@ -373,8 +380,9 @@ pub fn execute(
         dirty_before,
     );
     st.prop.depth -= 1;
-    if st.prop.depth == 0 {
+    if st.prop.depth == 0 && !st.prop.pending.is_empty() {
         flush_propagation(st);
+        sess.woff = st.repl.offset;
     }
     flow
 }
@@ -545,4 +553,5 @@ fn flush_propagation(st: &mut State) {
 fn emit(st: &mut State, db: usize, argv: &[Bytes]) {
     st.stats.propagated_commands += 1;
     crate::aof::feed(st, db, argv);
+    crate::repl::feed(st, db, argv);
 }

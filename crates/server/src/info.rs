@@ -743,15 +743,15 @@ fn stats(t: &mut Text, st: &State) {
     t.field("total_net_input_bytes", s.net_input_bytes);
     t.field("total_net_output_bytes", s.net_output_bytes);
     t.field("total_net_repl_input_bytes", 0);
-    t.field("total_net_repl_output_bytes", 0);
+    t.field("total_net_repl_output_bytes", st.repl.stats.output_bytes);
     t.field("instantaneous_input_kbps", kbps(&st.info.net_in));
     t.field("instantaneous_output_kbps", kbps(&st.info.net_out));
     t.field("instantaneous_input_repl_kbps", "0.00");
     t.field("instantaneous_output_repl_kbps", "0.00");
     t.field("rejected_connections", s.rejected_connections);
-    t.field("sync_full", 0);
-    t.field("sync_partial_ok", 0);
-    t.field("sync_partial_err", 0);
+    t.field("sync_full", st.repl.stats.full);
+    t.field("sync_partial_ok", st.repl.stats.partial_ok);
+    t.field("sync_partial_err", st.repl.stats.partial_err);
     t.field("expired_keys", ks.expired_keys);
     t.field(
         "expired_stale_perc",
@@ -796,20 +796,10 @@ fn stats(t: &mut Text, st: &State) {
 }
 
 fn replication(t: &mut Text, st: &State) {
-    // A primary without replicas and without a backlog (created when the first replica
-    // attaches), exactly as Redis shows it.
     t.header("Replication");
-    t.field("role", "master");
-    t.field("connected_slaves", 0);
-    t.field("master_failover_state", "no-failover");
-    t.field("master_replid", &st.master_replid);
-    t.field("master_replid2", "0000000000000000000000000000000000000000");
-    t.field("master_repl_offset", 0);
-    t.field("second_repl_offset", -1);
-    t.field("repl_backlog_active", 0);
-    t.field("repl_backlog_size", st.cfg.repl_backlog_size);
-    t.field("repl_backlog_first_byte_offset", 0);
-    t.field("repl_backlog_histlen", 0);
+    for (k, v) in crate::repl::info_fields(st, crate::clock::unix_ms()) {
+        t.field(&k, v);
+    }
 }
 
 fn cpu(t: &mut Text) {

@@ -14,6 +14,7 @@ pub mod info;
 pub mod log;
 pub mod persist;
 pub mod pubsub;
+pub mod repl;
 pub mod slowlog;
 pub mod state;
 
@@ -232,6 +233,7 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
     let unixsocket = cfg.unixsocket.clone();
     let mut state = State::new(cfg, clock::unix_ms());
     state.bound_port = bound_port;
+    repl::link::configure_at_start(&mut state);
     notice!("Running mode=standalone, port={bound_port}.");
     notice!("Server initialized");
     let progress = Arc::new(persist::LoadProgress {
@@ -267,10 +269,14 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
             st.aof = loaded.aof;
             st.loading = None;
             st.apply_config();
+            if let Some(info) = &loaded.persist.loaded_repl {
+                repl::restore_saved_info(&mut st, info);
+            }
         }
         _ => return 1,
     }
     tokio::spawn(cron(shared.clone()));
+    tokio::spawn(repl::link::supervise(shared.clone()));
     notice!("Ready to accept connections");
     if let Some(tx) = ready {
         let _ = tx.send(bound_port);
@@ -451,6 +457,7 @@ fn load_dataset(
     progress: Arc<persist::LoadProgress>,
 ) -> Option<State> {
     let mut st = State::new(cfg, clock::unix_ms());
+    st.ks.replica_mode = st.cfg.replicaof.is_some();
     st.aof.writer = writer;
     st.persist.load_progress = Some(progress.clone());
     if st.cfg.appendonly {
@@ -504,6 +511,7 @@ async fn cron(shared: Arc<Shared>) {
         info::cron(&mut st, now);
         persist::cron(&mut st, now);
         aof::cron(&mut st);
+        repl::cron(&mut st, now);
         if let Some(p) = st.pause {
             if p.until_ms <= now {
                 st.pause = None;

@@ -45,6 +45,10 @@ pub struct PersistState {
     pub aof_last_cow_size: u64,
     /// Where a loader reports its progress (the start-up load).
     pub load_progress: Option<std::sync::Arc<LoadProgress>>,
+    /// The running RDB child streams to replicas' sockets, not to the file.
+    pub rdb_to_socket: bool,
+    /// Replication info found in the last RDB loaded (`repl-id`, `repl-offset`, ...).
+    pub loaded_repl: Option<rdb::ReplAux>,
 }
 
 impl PersistState {
@@ -66,6 +70,8 @@ impl PersistState {
             rdb_last_cow_size: 0,
             aof_last_cow_size: 0,
             load_progress: None,
+            rdb_to_socket: false,
+            loaded_repl: None,
         }
     }
 
@@ -166,7 +172,7 @@ pub fn write_snapshot(
         redis_ver: crate::REDIS_VERSION.to_string(),
         ctime: crate::clock::unix_ms() / 1000,
         used_mem: crate::info::used_memory(),
-        repl: None,
+        repl: st.repl.save_info(),
         aof_base,
     })?;
     for (n, db) in st.ks.dbs.iter().enumerate() {
@@ -217,6 +223,11 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
     decoder.finish();
     let now = crate::clock::unix_ms();
     let (mut db, mut loaded, mut expired) = (0usize, 0usize, 0u64);
+    let mut saved_repl = rdb::ReplAux {
+        stream_db: 0,
+        repl_id: String::new(),
+        repl_offset: -1,
+    };
     let progress = st.persist.load_progress.clone();
     let loaded_before = progress.as_ref().map_or(0, |p| {
         p.loaded_bytes.load(std::sync::atomic::Ordering::Relaxed)
@@ -236,6 +247,12 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
                     if let Ok(t) = String::from_utf8_lossy(&value).parse::<i64>() {
                         crate::notice!("RDB age {} seconds", (now / 1000 - t).max(0));
                     }
+                } else if key == b"repl-id" {
+                    saved_repl.repl_id = String::from_utf8_lossy(&value).into_owned();
+                } else if key == b"repl-offset" {
+                    saved_repl.repl_offset = store::num::parse_i64(&value).unwrap_or(-1);
+                } else if key == b"repl-stream-db" {
+                    saved_repl.stream_db = store::num::parse_i64(&value).unwrap_or(0);
                 } else if key == b"aof-base" && value.as_slice() != b"0" {
                     crate::notice!("RDB is base AOF");
                 } else if key == b"used-mem" {
@@ -293,6 +310,8 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
     crate::notice!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.");
     st.persist.last_load_keys_loaded = loaded as u64;
     st.persist.last_load_keys_expired = expired;
+    st.persist.loaded_repl =
+        (saved_repl.repl_id.len() == 40 && saved_repl.repl_offset >= 0).then_some(saved_repl);
     st.ks.dirty = 0;
     Ok((loaded, decoder.position() as usize))
 }
@@ -382,6 +401,9 @@ fn child_done(st: &mut State, c: &RunningChild, exit: Exit, now_ms: i64) {
         }
     }
     match c.kind {
+        ChildKind::Rdb if st.persist.rdb_to_socket => {
+            crate::repl::primary::socket_sync_done(st, exit == Exit::Code(0));
+        }
         ChildKind::Rdb => {
             match exit {
                 Exit::Code(0) => {
@@ -404,6 +426,7 @@ fn child_done(st: &mut State, c: &RunningChild, exit: Exit, now_ms: i64) {
                 }
             }
             st.persist.last_bgsave_secs = now_ms / 1000 - c.start_unix;
+            crate::repl::primary::disk_sync_done(st, exit == Exit::Code(0));
         }
         ChildKind::Aof => crate::aof::rewrite_done(st, c, exit, now_ms),
     }
@@ -426,7 +449,13 @@ pub fn kill_child(st: &mut State) {
     child::kill_and_reap(c.pid);
     child::read_cow(c.info_fd);
     match c.kind {
-        ChildKind::Rdb => remove_temp_rdb(c.pid),
+        ChildKind::Rdb if st.persist.rdb_to_socket => {
+            crate::repl::primary::socket_sync_done(st, false)
+        }
+        ChildKind::Rdb => {
+            remove_temp_rdb(c.pid);
+            crate::repl::primary::disk_sync_done(st, false);
+        }
         ChildKind::Aof => crate::aof::remove_temp_base(st, c.pid),
     }
 }

@@ -96,8 +96,8 @@ pub struct State {
     pub bound_port: u16,
     /// The active expiry cycle is enabled (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire_enabled: bool,
-    /// The replication ID (`master_replid`): 40 hex chars, random at start.
-    pub master_replid: String,
+    /// Replication: our history, our replicas, our primary.
+    pub repl: crate::repl::ReplState,
     /// Sampled INFO figures (instantaneous metrics, memory peak).
     pub info: crate::info::InfoState,
     /// Ids of MONITOR clients (pruned lazily when they leave or RESET).
@@ -155,7 +155,7 @@ impl State {
             blocked: HashMap::new(),
             waiting: HashMap::new(),
             active_expire_enabled: true,
-            master_replid: new_run_id(),
+            repl: crate::repl::ReplState::default(),
             info: crate::info::InfoState::default(),
             monitors: Vec::new(),
             unpaused: Arc::new(Notify::new()),

@@ -805,6 +805,16 @@ pub fn stop(st: &mut State) {
     st.aof.rewrite_scheduled = false;
 }
 
+/// After a replica loaded its primary's snapshot the AOF no longer describes the dataset: it
+/// is stopped and started again, which rewrites it from the new data (Redis's
+/// `restartAOFAfterSYNC`).
+pub fn restart_after_sync(st: &mut State) {
+    stop(st);
+    if !start(st, false) {
+        crate::warning!("Failed enabling the AOF after successful master synchronization! Trying it again in one second.");
+    }
+}
+
 /// From the server cron: writes what propagated without a client waiting (expiries), starts a
 /// scheduled rewrite, or an automatic one when the AOF grew past its limits.
 pub fn cron(st: &mut State) {

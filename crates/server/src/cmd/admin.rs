@@ -1811,7 +1811,8 @@ pub fn debug(ex: &mut Exec) {
         }
         (b"change-repl-id", 2) => {
             crate::warning!("Changing replication IDs after receiving DEBUG change-repl-id");
-            ex.st.master_replid = crate::state::new_run_id();
+            ex.st.repl.change_replid();
+            ex.st.repl.clear_replid2();
             ex.out.ok();
         }
         _ => subcommand_syntax_error(ex),

@@ -490,7 +490,7 @@ pub fn reply(ex: &mut Exec) {
 }
 
 /// Redis's `getTimeoutFromObjectOrReply` in milliseconds: the absolute deadline (0 = none).
-fn parse_timeout_ms(arg: &[u8], now_ms: i64) -> Result<i64, &'static str> {
+pub(crate) fn parse_timeout_ms(arg: &[u8], now_ms: i64) -> Result<i64, &'static str> {
     let Some(t) = parse_i64(arg) else {
         return Err("ERR timeout is not an integer or out of range");
     };

@@ -194,6 +194,7 @@ pub fn hello(ex: &mut Exec) {
         }
         c.user = ex.sess.user.clone();
     }
+    let is_replica = ex.st.repl.is_replica();
     let out = &mut *ex.out;
     out.map(7);
     out.bulk(b"server");
@@ -207,7 +208,11 @@ pub fn hello(ex: &mut Exec) {
     out.bulk(b"mode");
     out.bulk(b"standalone");
     out.bulk(b"role");
-    out.bulk(b"master");
+    out.bulk(if is_replica {
+        &b"replica"[..]
+    } else {
+        &b"master"[..]
+    });
     out.bulk(b"modules");
     out.array(0);
 }
