@@ -174,7 +174,7 @@ where
                     out.buf.clear();
                     close = true;
                 }
-                if st.shutdown_requested {
+                if st.shutdown_requested || st.shutdown_pending.is_some() {
                     shared.shutdown.notify_one();
                 }
             }

@@ -211,7 +211,13 @@ fn dispatch_checked(
         return Flow::Continue;
     }
     let maxmemory = st.cfg.maxmemory;
-    if maxmemory > 0 && cmd.has(flag::DENYOOM) && st.info.used_memory_sample > maxmemory {
+    // Our primary's stream is applied whatever our own limits (replica-ignore-maxmemory, and
+    // a replica never refuses its primary's writes over a disk error).
+    if maxmemory > 0
+        && !sess.from_master
+        && cmd.has(flag::DENYOOM)
+        && st.info.used_memory_sample > maxmemory
+    {
         reject(
             st,
             sess,
@@ -221,7 +227,11 @@ fn dispatch_checked(
         );
         return Flow::Continue;
     }
-    if cmd.has(flag::WRITE) || cmd.name == "ping" || (cmd.name == "exec" && queued_write(sess)) {
+    if !sess.from_master
+        && (cmd.has(flag::WRITE)
+            || cmd.name == "ping"
+            || (cmd.name == "exec" && queued_write(sess)))
+    {
         if let Some(msg) = crate::persist::disk_error(st) {
             reject(st, sess, out, Some(name), &msg);
             return Flow::Continue;

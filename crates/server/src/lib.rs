@@ -297,14 +297,37 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
             }
         };
         let mut st = shared.state.lock();
-        if let Some(is_term) = signal {
-            warning!("User requested shutdown...");
-            let flags = if is_term {
-                st.cfg.shutdown_on_sigterm
-            } else {
-                st.cfg.shutdown_on_sigint
-            };
+        let pending = match signal {
+            Some(is_term) => {
+                warning!("User requested shutdown...");
+                let flags = if is_term {
+                    st.cfg.shutdown_on_sigterm
+                } else {
+                    st.cfg.shutdown_on_sigint
+                };
+                Some((flags, None))
+            }
+            None if st.shutdown_pending.is_some() => st.shutdown_pending,
+            None if st.shutdown_requested => None,
+            None => continue,
+        };
+        if let Some((flags, requester)) = pending {
+            if flags & config::shutdown::NOW == 0 {
+                drop(st);
+                repl::wait_for_replicas_before_shutdown(&shared).await;
+                st = shared.state.lock();
+                if requester.is_some() && st.shutdown_pending.is_none() {
+                    // SHUTDOWN ABORT came in meanwhile.
+                    continue;
+                }
+            }
+            st.shutdown_pending = None;
             if !persist::prepare_for_shutdown(&mut st, flags) {
+                repl::resume_after_shutdown_wait(&mut st);
+                if let Some(c) = requester.and_then(|id| st.clients.get(&id)) {
+                    c.handle
+                        .send(b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+                }
                 continue;
             }
         }

@@ -88,6 +88,8 @@ pub struct State {
     pub pause: Option<Pause>,
     /// Set by SHUTDOWN: the process exits once replies are flushed.
     pub shutdown_requested: bool,
+    /// A SHUTDOWN waiting for lagging replicas first: its flags and the client to answer.
+    pub shutdown_pending: Option<(u32, Option<u64>)>,
     /// Clients blocked on keys, by id.
     pub blocked: HashMap<u64, crate::blocking::BlockedClient>,
     /// Per (db, key), the clients blocked on it in arrival order.
@@ -151,6 +153,7 @@ impl State {
             start_ms: now_ms,
             pause: None,
             shutdown_requested: false,
+            shutdown_pending: None,
             bound_port: cfg.port,
             blocked: HashMap::new(),
             waiting: HashMap::new(),

@@ -206,12 +206,14 @@ pub fn save(ex: &mut Exec) {
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
 pub fn shutdown(ex: &mut Exec) {
     let (mut save, mut nosave, mut force, mut abort, mut any) = (false, false, false, false, false);
+    let mut now = false;
     for a in &ex.argv[1..] {
         if a.eq_ignore_ascii_case(b"nosave") {
             nosave = true;
         } else if a.eq_ignore_ascii_case(b"save") {
             save = true;
         } else if a.eq_ignore_ascii_case(b"now") {
+            now = true;
         } else if a.eq_ignore_ascii_case(b"force") {
             force = true;
         } else if a.eq_ignore_ascii_case(b"abort") {
@@ -226,13 +228,24 @@ pub fn shutdown(ex: &mut Exec) {
         return ex.out.error("ERR syntax error");
     }
     if abort {
+        if ex.st.shutdown_pending.take().is_some() {
+            crate::warning!("Shutdown manually aborted.");
+            crate::repl::resume_after_shutdown_wait(ex.st);
+            return ex.out.ok();
+        }
         return ex.out.error("ERR No shutdown in progress.");
     }
     use crate::config::shutdown;
     let flags = if save { shutdown::SAVE } else { 0 }
         | if nosave { shutdown::NOSAVE } else { 0 }
-        | if force { shutdown::FORCE } else { 0 };
+        | if force { shutdown::FORCE } else { 0 }
+        | if now { shutdown::NOW } else { 0 };
     crate::warning!("User requested shutdown...");
+    if !now && crate::repl::replicas_lagging(ex.st) && ex.st.cfg.shutdown_timeout > 0 {
+        // The main task waits for the replicas, then shuts down (or replies the error).
+        ex.st.shutdown_pending = Some((flags, Some(ex.sess.id)));
+        return;
+    }
     if !crate::persist::prepare_for_shutdown(ex.st, flags) {
         return ex.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
     }

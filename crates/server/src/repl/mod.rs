@@ -538,6 +538,75 @@ pub fn after_batch(st: &mut State) {
     }
 }
 
+/// Whether a primary has replicas that have not acknowledged everything yet.
+pub fn replicas_lagging(st: &State) -> bool {
+    lagging_behind(st, st.repl.offset)
+}
+
+fn lagging_behind(st: &State, offset: u64) -> bool {
+    !st.repl.is_replica()
+        && st
+            .repl
+            .replicas
+            .values()
+            .any(|r| r.state == ReplicaState::Online && r.ack_off < offset)
+}
+
+/// Lifts the write pause a shutdown took while waiting for replicas.
+pub fn resume_after_shutdown_wait(st: &mut State) {
+    if st.pause.is_some_and(|p| p.until_ms == i64::MAX - 1) {
+        st.pause = None;
+        st.unpaused.notify_waiters();
+    }
+}
+
+/// Before a primary shuts down (SIGTERM, SHUTDOWN without NOW), as Redis 7.0: writes are
+/// paused and replicas asked for ACKs until they have everything or `shutdown-timeout` passes,
+/// so a graceful restart loses no acknowledged write.
+pub async fn wait_for_replicas_before_shutdown(shared: &crate::state::Shared) {
+    let (deadline, target) = {
+        let mut st = shared.state.lock();
+        if !replicas_lagging(&st) || st.cfg.shutdown_timeout == 0 {
+            return;
+        }
+        crate::notice!("Waiting for replicas before shutting down.");
+        if st.pause.is_none() {
+            st.pause = Some(crate::state::Pause {
+                until_ms: i64::MAX - 1,
+                all: false,
+            });
+        }
+        // Writes are paused: everything to keep is before this offset (the GETACK itself
+        // is only acknowledged by the next periodic ACK).
+        let target = st.repl.offset;
+        primary::request_acks(&mut st);
+        let timeout = std::time::Duration::from_secs(st.cfg.shutdown_timeout);
+        (std::time::Instant::now() + timeout, target)
+    };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let st = shared.state.lock();
+        if !lagging_behind(&st, target) {
+            crate::notice!("All replicas are in sync: shutting down.");
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            for r in st.repl.replicas.values() {
+                if r.state == ReplicaState::Online && r.ack_off < target {
+                    crate::warning!(
+                        "Lagging replica {} reported offset {} behind master, lag={}, state={}.",
+                        replica_name(r),
+                        target - r.ack_off,
+                        (crate::clock::unix_ms() - r.ack_time_ms) / 1000,
+                        r.state.name()
+                    );
+                }
+            }
+            return;
+        }
+    }
+}
+
 /// The PING a primary puts in its stream (lower case, as Redis sends it).
 pub const PING: &[u8] = b"*1\r\n$4\r\nping\r\n";
 /// `REPLCONF GETACK *`, asking replicas for an ACK.

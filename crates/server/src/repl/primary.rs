@@ -169,38 +169,63 @@ fn become_replica(ex: &mut Exec, steps: Option<tokio::sync::mpsc::UnboundedRecei
     }
 }
 
-/// Serves a partial resync when the replica's history is ours and the backlog still holds
-/// what it lacks; false (logged as Redis does) when a full one is needed.
-fn try_partial(ex: &mut Exec, name: &str, replid: &str, requested: i64, now: i64) -> bool {
-    let r = &ex.st.repl;
+/// What a primary answers to `PSYNC <replid> <offset>`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PsyncDecision {
+    /// `+CONTINUE`: these backlog bytes, then the live stream.
+    Continue(Vec<u8>),
+    /// A full resync, with the line Redis logs about why (None for `PSYNC ? -1`).
+    Full(Option<String>),
+}
+
+/// Decides between a partial and a full resync, as Redis's `masterTryPartialResynchronization`:
+/// the replica's history must be ours (our replid, or our previous one up to where it was
+/// valid) and the backlog must still hold everything from `requested` on.
+pub fn psync_decision(
+    r: &super::ReplState,
+    name: &str,
+    replid: &str,
+    requested: i64,
+) -> PsyncDecision {
     let ours = replid == r.replid;
     let second = replid == r.replid2 && r.second_offset >= 0;
     if !ours && !second {
-        if replid != "?" {
-            crate::notice!(
+        return PsyncDecision::Full((replid != "?").then(|| {
+            format!(
                 "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{replid}', my replication IDs are '{}' and '{}')",
-                r.replid,
-                r.replid2
-            );
-        }
-        return false;
+                r.replid, r.replid2
+            )
+        }));
     }
     if !ours && requested > r.second_offset {
-        crate::notice!(
+        return PsyncDecision::Full(Some(format!(
             "Partial resynchronization not accepted: Requested offset for second ID was {requested}, but I can reply up to {}",
             r.second_offset
-        );
-        return false;
+        )));
     }
     let data = match (&r.backlog, u64::try_from(requested)) {
         (Some(b), Ok(off)) => b.copy_from(off),
         _ => None,
     };
-    let Some(data) = data else {
-        crate::notice!(
+    match data {
+        Some(d) => PsyncDecision::Continue(d),
+        None => PsyncDecision::Full(Some(format!(
             "Unable to partial resync with replica {name} for lack of backlog (Replica request was: {requested})."
-        );
-        return false;
+        ))),
+    }
+}
+
+/// Serves a partial resync when [`psync_decision`] allows it; false (logged as Redis does)
+/// when a full one is needed.
+fn try_partial(ex: &mut Exec, name: &str, replid: &str, requested: i64, now: i64) -> bool {
+    let data = match psync_decision(&ex.st.repl, name, replid, requested) {
+        PsyncDecision::Continue(d) => d,
+        PsyncDecision::Full(why) => {
+            if let Some(why) = why {
+                crate::notice!("{why}");
+            }
+            return false;
+        }
     };
     let entry = new_entry(ex, ReplicaState::Online, now);
     let line = if entry.capa_psync2 {
@@ -636,5 +661,70 @@ fn read_from_replica(
 pub fn request_acks(st: &mut State) {
     if !st.repl.replicas.is_empty() && !st.repl.is_replica() {
         feed_raw(st, GETACK);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repl::ReplState;
+
+    fn primary_at(offset: u64) -> ReplState {
+        let mut r = ReplState {
+            offset,
+            ..ReplState::default()
+        };
+        r.create_backlog(100);
+        r
+    }
+
+    #[test]
+    fn continues_from_any_offset_the_backlog_holds() {
+        let mut r = primary_at(10);
+        crate::repl::backlog::Backlog::append(r.backlog.as_mut().unwrap(), b"abcdef");
+        r.offset += 6;
+        let id = r.replid.clone();
+        assert_eq!(
+            psync_decision(&r, "x", &id, 11),
+            PsyncDecision::Continue(b"abcdef".to_vec())
+        );
+        assert_eq!(
+            psync_decision(&r, "x", &id, 17),
+            PsyncDecision::Continue(Vec::new())
+        );
+        assert!(matches!(
+            psync_decision(&r, "x", &id, 18),
+            PsyncDecision::Full(Some(_))
+        ));
+        assert!(matches!(
+            psync_decision(&r, "x", &id, 10),
+            PsyncDecision::Full(Some(_))
+        ));
+        assert_eq!(psync_decision(&r, "x", "?", -1), PsyncDecision::Full(None));
+        let other = "0123456789012345678901234567890123456789";
+        assert!(
+            matches!(psync_decision(&r, "x", other, 11), PsyncDecision::Full(Some(m)) if m.contains("Replication ID mismatch"))
+        );
+    }
+
+    #[test]
+    fn after_a_promotion_the_old_id_is_good_up_to_the_switch() {
+        let mut r = primary_at(1528);
+        let old = r.replid.clone();
+        r.shift_replid();
+        assert_eq!(r.second_offset, 1529);
+        assert_eq!(
+            psync_decision(&r, "x", &old, 1529),
+            PsyncDecision::Continue(Vec::new())
+        );
+        assert!(matches!(
+            psync_decision(&r, "x", &old, 1530),
+            PsyncDecision::Full(Some(m)) if m.ends_with("but I can reply up to 1529")
+        ));
+        let new = r.replid.clone();
+        assert_eq!(
+            psync_decision(&r, "x", &new, 1529),
+            PsyncDecision::Continue(Vec::new())
+        );
     }
 }
