@@ -296,30 +296,33 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
                 Some(false)
             }
         };
-        let mut st = shared.state.lock();
-        let pending = match signal {
-            Some(is_term) => {
-                warning!("User requested shutdown...");
-                let flags = if is_term {
-                    st.cfg.shutdown_on_sigterm
-                } else {
-                    st.cfg.shutdown_on_sigint
-                };
-                Some((flags, None))
-            }
-            None if st.shutdown_pending.is_some() => st.shutdown_pending,
-            None if st.shutdown_requested => None,
-            None => continue,
-        };
-        if let Some((flags, requester)) = pending {
-            if flags & config::shutdown::NOW == 0 {
-                drop(st);
-                repl::wait_for_replicas_before_shutdown(&shared).await;
-                st = shared.state.lock();
-                if requester.is_some() && st.shutdown_pending.is_none() {
-                    // SHUTDOWN ABORT came in meanwhile.
-                    continue;
+        let pending = {
+            let st = shared.state.lock();
+            match signal {
+                Some(is_term) => {
+                    warning!("User requested shutdown...");
+                    let flags = if is_term {
+                        st.cfg.shutdown_on_sigterm
+                    } else {
+                        st.cfg.shutdown_on_sigint
+                    };
+                    Some((flags, None))
                 }
+                None if st.shutdown_pending.is_some() => st.shutdown_pending,
+                None if st.shutdown_requested => None,
+                None => continue,
+            }
+        };
+        if let Some((flags, _)) = pending {
+            if flags & config::shutdown::NOW == 0 {
+                repl::wait_for_replicas_before_shutdown(&shared).await;
+            }
+        }
+        let mut st = shared.state.lock();
+        if let Some((flags, requester)) = pending {
+            if requester.is_some() && st.shutdown_pending.is_none() {
+                // SHUTDOWN ABORT came in meanwhile.
+                continue;
             }
             st.shutdown_pending = None;
             if !persist::prepare_for_shutdown(&mut st, flags) {
