@@ -345,18 +345,18 @@ pub fn failover(ex: &mut Exec) {
         ex.out.error("ERR FAILOVER timeout must be greater than 0");
         return;
     }
-    if force && (timeout.is_none() || target.is_none()) {
-        ex.out.error(
-            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
-        );
-        return;
-    }
     if ex.st.repl.failover.is_some() {
         ex.out.error("ERR FAILOVER already in progress.");
         return;
     }
     if ex.st.repl.replicas.is_empty() {
         ex.out.error("ERR FAILOVER requires connected replicas.");
+        return;
+    }
+    if force && (timeout.is_none() || target.is_none()) {
+        ex.out.error(
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+        );
         return;
     }
     let target =
