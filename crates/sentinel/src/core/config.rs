@@ -1,0 +1,789 @@
+//! The `sentinel ...` lines of the config file: loading them (with Redis's error texts) and
+//! writing the state back ([`super::Sentinel::rewrite_config`]).
+
+use super::instance::Kind;
+use super::Sentinel;
+
+/// One `sentinel monitor` master with the options given for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterConfig {
+    /// Its name.
+    pub name: String,
+    /// Host (IP, or a name with `resolve-hostnames yes`).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Quorum.
+    pub quorum: u32,
+    /// `down-after-milliseconds` (default when None).
+    pub down_after: Option<i64>,
+    /// `failover-timeout` (default when None).
+    pub failover_timeout: Option<i64>,
+    /// `parallel-syncs`.
+    pub parallel_syncs: u32,
+    /// `notification-script`.
+    pub notification_script: Option<String>,
+    /// `client-reconfig-script`.
+    pub client_reconfig_script: Option<String>,
+    /// `auth-pass`.
+    pub auth_pass: Option<String>,
+    /// `auth-user`.
+    pub auth_user: Option<String>,
+    /// `master-reboot-down-after-period`.
+    pub master_reboot_down_after_period: i64,
+    /// `rename-command` pairs.
+    pub renamed: Vec<(String, String)>,
+    /// `config-epoch`.
+    pub config_epoch: u64,
+    /// `leader-epoch`.
+    pub leader_epoch: u64,
+    /// `known-replica` lines.
+    pub known_replicas: Vec<(String, u16)>,
+    /// `known-sentinel` lines (ip, port, run id).
+    pub known_sentinels: Vec<(String, u16, String)>,
+}
+
+/// The sentinel part of a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentinelConfig {
+    /// `sentinel myid`.
+    pub myid: Option<String>,
+    /// `sentinel current-epoch`.
+    pub current_epoch: u64,
+    /// Monitored masters, in file order.
+    pub masters: Vec<MasterConfig>,
+    /// `sentinel announce-ip`.
+    pub announce_ip: Option<String>,
+    /// `sentinel announce-port` (0 = our port).
+    pub announce_port: u16,
+    /// `sentinel deny-scripts-reconfig`.
+    pub deny_scripts_reconfig: bool,
+    /// `sentinel sentinel-user`.
+    pub sentinel_user: Option<String>,
+    /// `sentinel sentinel-pass`.
+    pub sentinel_pass: Option<String>,
+    /// `sentinel resolve-hostnames`.
+    pub resolve_hostnames: bool,
+    /// `sentinel announce-hostnames`.
+    pub announce_hostnames: bool,
+    /// Whether the file said `deny-scripts-reconfig`, `resolve-hostnames`,
+    /// `announce-hostnames` (the rewrite keeps lines that were there).
+    pub seen: Vec<String>,
+}
+
+impl Default for SentinelConfig {
+    fn default() -> Self {
+        SentinelConfig {
+            myid: None,
+            current_epoch: 0,
+            masters: Vec::new(),
+            announce_ip: None,
+            announce_port: 0,
+            deny_scripts_reconfig: true,
+            sentinel_user: None,
+            sentinel_pass: None,
+            resolve_hostnames: false,
+            announce_hostnames: false,
+            seen: Vec::new(),
+        }
+    }
+}
+
+/// Which pass of the load a `sentinel` line belongs to (Redis loads global options first,
+/// then `monitor` lines, then the rest, so their order in the file does not matter).
+pub fn load_pass(args: &[String]) -> u8 {
+    let Some(first) = args.first() else {
+        return 3;
+    };
+    match first.to_ascii_lowercase().as_str() {
+        "announce-ip" | "announce-port" | "deny-scripts-reconfig" | "sentinel-user"
+        | "sentinel-pass" | "current-epoch" | "myid" | "resolve-hostnames"
+        | "announce-hostnames" => 1,
+        "monitor" => 2,
+        _ => 3,
+    }
+}
+
+/// Parses a C `atoi`: leading spaces, sign, digits; anything else ends it (0 when none).
+fn atoi(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add((b - b'0') as i64);
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// C `strtoull` in base 10 (0 when there are no digits).
+fn strtoull(s: &str) -> u64 {
+    let mut n: u64 = 0;
+    for b in s.trim_start().bytes() {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add((b - b'0') as u64);
+    }
+    n
+}
+
+fn yes_no(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("yes") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("no") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Whether `host` is an address `inet_aton`/`inet_pton` accepts (`1.2.3` is `1.2.0.3`).
+pub fn is_ip_literal(host: &str) -> bool {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return true;
+    }
+    inet_aton(host).is_some()
+}
+
+/// The C `inet_aton` parser: 1 to 4 parts, each decimal, octal (0...) or hex (0x...).
+pub fn inet_aton(host: &str) -> Option<std::net::Ipv4Addr> {
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut vals = Vec::new();
+    for p in &parts {
+        let v = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+            if h.is_empty() {
+                0
+            } else {
+                u64::from_str_radix(h, 16).ok()?
+            }
+        } else if p.len() > 1 && p.starts_with('0') {
+            u64::from_str_radix(&p[1..], 8).ok()?
+        } else {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            p.parse::<u64>().ok()?
+        };
+        vals.push(v);
+    }
+    let n = vals.len();
+    for v in &vals[..n - 1] {
+        if *v > 255 {
+            return None;
+        }
+    }
+    let max_last = [u32::MAX as u64, 0xFF_FFFF, 0xFFFF, 0xFF][n - 1];
+    if vals[n - 1] > max_last {
+        return None;
+    }
+    let mut addr: u64 = vals[n - 1];
+    for (i, v) in vals[..n - 1].iter().enumerate() {
+        addr |= v << (24 - 8 * i);
+    }
+    Some(std::net::Ipv4Addr::from(addr as u32))
+}
+
+/// How an address given for an instance is stored: numeric addresses normalised as
+/// `inet_ntop` would print them; names kept (and resolved at each connection).
+pub fn normalize_host(host: &str) -> String {
+    if let Ok(v6) = host.parse::<std::net::Ipv6Addr>() {
+        return v6.to_string();
+    }
+    match inet_aton(host) {
+        Some(v4) => v4.to_string(),
+        None => host.to_string(),
+    }
+}
+
+impl SentinelConfig {
+    fn master_mut(&mut self, name: &str) -> Result<&mut MasterConfig, String> {
+        self.masters
+            .iter_mut()
+            .find(|m| m.name == name)
+            .ok_or_else(|| "No such master with specified name.".to_string())
+    }
+
+    /// Applies the arguments of one `sentinel ...` line (without the word `sentinel`); the
+    /// error is Redis's text for the line.
+    pub fn apply(&mut self, args: &[String]) -> Result<(), String> {
+        let unrecognized = || Err("Unrecognized sentinel configuration statement.".to_string());
+        let Some(first) = args.first() else {
+            return unrecognized();
+        };
+        let argc = args.len();
+        let a = |i: usize| args[i].as_str();
+        match (first.to_ascii_lowercase().as_str(), argc) {
+            ("monitor", 5) => {
+                let quorum = atoi(a(4));
+                if quorum <= 0 {
+                    return Err("Quorum must be 1 or greater.".into());
+                }
+                if self.masters.iter().any(|m| m.name == a(1)) {
+                    return Err("Duplicate master name.".into());
+                }
+                if !self.resolve_hostnames && !is_ip_literal(a(2)) {
+                    return Err("Can't resolve instance hostname.".into());
+                }
+                let port = atoi(a(3));
+                if !(0..=65535).contains(&port) {
+                    return Err("Invalid port number.".into());
+                }
+                self.masters.push(MasterConfig {
+                    name: a(1).to_string(),
+                    host: normalize_host(a(2)),
+                    port: port as u16,
+                    quorum: quorum.min(u32::MAX as i64) as u32,
+                    down_after: None,
+                    failover_timeout: None,
+                    parallel_syncs: 1,
+                    notification_script: None,
+                    client_reconfig_script: None,
+                    auth_pass: None,
+                    auth_user: None,
+                    master_reboot_down_after_period: 0,
+                    renamed: Vec::new(),
+                    config_epoch: 0,
+                    leader_epoch: 0,
+                    known_replicas: Vec::new(),
+                    known_sentinels: Vec::new(),
+                });
+            }
+            ("down-after-milliseconds", 3) => {
+                let v = atoi(a(2));
+                let m = self.master_mut(a(1))?;
+                if v <= 0 {
+                    return Err("negative or zero time parameter.".into());
+                }
+                m.down_after = Some(v);
+            }
+            ("failover-timeout", 3) => {
+                let v = atoi(a(2));
+                let m = self.master_mut(a(1))?;
+                if v <= 0 {
+                    return Err("negative or zero time parameter.".into());
+                }
+                m.failover_timeout = Some(v);
+            }
+            ("parallel-syncs", 3) => {
+                let v = atoi(a(2));
+                self.master_mut(a(1))?.parallel_syncs = v.clamp(0, u32::MAX as i64) as u32;
+            }
+            ("notification-script", 3) => {
+                let path = a(2).to_string();
+                let m = self.master_mut(a(1))?;
+                if !is_executable(&path) {
+                    return Err(
+                        "Notification script seems non existing or non executable.".into(),
+                    );
+                }
+                m.notification_script = Some(path);
+            }
+            ("client-reconfig-script", 3) => {
+                let path = a(2).to_string();
+                let m = self.master_mut(a(1))?;
+                if !is_executable(&path) {
+                    return Err(
+                        "Client reconfiguration script seems non existing or non executable."
+                            .into(),
+                    );
+                }
+                m.client_reconfig_script = Some(path);
+            }
+            ("auth-pass", 3) => {
+                let v = a(2).to_string();
+                self.master_mut(a(1))?.auth_pass = Some(v);
+            }
+            ("auth-user", 3) => {
+                let v = a(2).to_string();
+                self.master_mut(a(1))?.auth_user = Some(v);
+            }
+            ("current-epoch", 2) => {
+                let e = strtoull(a(1));
+                if e > self.current_epoch {
+                    self.current_epoch = e;
+                }
+            }
+            ("myid", 2) => {
+                if a(1).len() != 40 {
+                    return Err("Malformed Sentinel id in myid option.".into());
+                }
+                self.myid = Some(a(1).to_string());
+            }
+            ("config-epoch", 3) => {
+                let e = strtoull(a(2));
+                self.master_mut(a(1))?.config_epoch = e;
+                if e > self.current_epoch {
+                    self.current_epoch = e;
+                }
+            }
+            ("leader-epoch", 3) => {
+                let e = strtoull(a(2));
+                self.master_mut(a(1))?.leader_epoch = e;
+            }
+            ("known-slave" | "known-replica", 4) => {
+                let host = normalize_host(a(2));
+                let port = atoi(a(3));
+                let resolve = self.resolve_hostnames;
+                let m = self.master_mut(a(1))?;
+                if !resolve && !is_ip_literal(&host) {
+                    return Err("Can't resolve instance hostname.".into());
+                }
+                if !(0..=65535).contains(&port) {
+                    return Err("Invalid port number.".into());
+                }
+                if m.known_replicas.iter().any(|(h, p)| *h == host && *p as i64 == port) {
+                    return Err("Duplicate hostname and port for replica.".into());
+                }
+                m.known_replicas.push((host, port as u16));
+            }
+            ("known-sentinel", 4) => {
+                self.master_mut(a(1))?;
+            }
+            ("known-sentinel", 5) => {
+                let host = normalize_host(a(2));
+                let port = atoi(a(3));
+                let runid = a(4).to_string();
+                let resolve = self.resolve_hostnames;
+                let m = self.master_mut(a(1))?;
+                if !resolve && !is_ip_literal(&host) {
+                    return Err("Can't resolve instance hostname.".into());
+                }
+                if !(0..=65535).contains(&port) {
+                    return Err("Invalid port number.".into());
+                }
+                if m.known_sentinels.iter().any(|(_, _, r)| *r == runid) {
+                    return Err("Duplicate runid for sentinel.".into());
+                }
+                m.known_sentinels.push((host, port as u16, runid));
+            }
+            ("rename-command", 4) => {
+                let (from, to) = (a(2).to_string(), a(3).to_string());
+                let m = self.master_mut(a(1))?;
+                if m.renamed.iter().any(|(f, _)| f.eq_ignore_ascii_case(&from)) {
+                    return Err(
+                        "Same command renamed multiple times with rename-command.".into(),
+                    );
+                }
+                m.renamed.push((from, to));
+            }
+            ("announce-ip", 2) => {
+                if !a(1).is_empty() {
+                    self.announce_ip = Some(a(1).to_string());
+                }
+            }
+            ("announce-port", 2) => self.announce_port = atoi(a(1)).clamp(0, 65535) as u16,
+            ("deny-scripts-reconfig", 2) => {
+                self.deny_scripts_reconfig = yes_no(a(1)).ok_or_else(|| {
+                    "Please specify yes or no for the deny-scripts-reconfig options.".to_string()
+                })?;
+                self.seen.push("deny-scripts-reconfig".into());
+            }
+            ("sentinel-user", 2) => {
+                if !a(1).is_empty() {
+                    self.sentinel_user = Some(a(1).to_string());
+                }
+            }
+            ("sentinel-pass", 2) => {
+                if !a(1).is_empty() {
+                    self.sentinel_pass = Some(a(1).to_string());
+                }
+            }
+            ("resolve-hostnames", 2) => {
+                self.resolve_hostnames = yes_no(a(1)).ok_or_else(|| {
+                    "Please specify yes or no for the resolve-hostnames option.".to_string()
+                })?;
+                self.seen.push("resolve-hostnames".into());
+            }
+            ("announce-hostnames", 2) => {
+                self.announce_hostnames = yes_no(a(1)).ok_or_else(|| {
+                    "Please specify yes or no for the announce-hostnames option.".to_string()
+                })?;
+                self.seen.push("announce-hostnames".into());
+            }
+            ("master-reboot-down-after-period", 3) => {
+                let v = atoi(a(2));
+                let m = self.master_mut(a(1))?;
+                if v < 0 {
+                    return Err("negative time parameter.".into());
+                }
+                m.master_reboot_down_after_period = v;
+            }
+            _ => return unrecognized(),
+        }
+        Ok(())
+    }
+}
+
+/// Whether `path` exists and may be executed (`access(path, X_OK)`).
+pub fn is_executable(path: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Quotes a value for the config file when it needs it (as Redis's `sdscatrepr`).
+pub fn quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+    if plain {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The key a `sentinel` line is rewritten under: `sentinel <option>`.
+fn line_key(line: &str) -> Option<String> {
+    let args = resp::split_args(line.as_bytes())?;
+    let first = String::from_utf8_lossy(args.first()?).to_ascii_lowercase();
+    if first != "sentinel" {
+        return None;
+    }
+    let opt = String::from_utf8_lossy(args.get(1)?).to_ascii_lowercase();
+    let opt = if opt == "known-slave" {
+        "known-replica".to_string()
+    } else {
+        opt
+    };
+    Some(format!("sentinel {opt}"))
+}
+
+impl Sentinel {
+    /// The `sentinel` lines that describe the current state, each with its rewrite key, in
+    /// Redis's order.
+    pub fn state_lines(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = Vec::new();
+        let mut put = |key: &str, line: String| v.push((format!("sentinel {key}"), line));
+        let c = &self.config;
+        put("myid", format!("sentinel myid {}", self.myid));
+        if !c.deny_scripts_reconfig || c.seen.iter().any(|s| s == "deny-scripts-reconfig") {
+            put(
+                "deny-scripts-reconfig",
+                format!(
+                    "sentinel deny-scripts-reconfig {}",
+                    if c.deny_scripts_reconfig { "yes" } else { "no" }
+                ),
+            );
+        }
+        if c.resolve_hostnames || c.seen.iter().any(|s| s == "resolve-hostnames") {
+            put(
+                "resolve-hostnames",
+                format!(
+                    "sentinel resolve-hostnames {}",
+                    if c.resolve_hostnames { "yes" } else { "no" }
+                ),
+            );
+        }
+        if c.announce_hostnames || c.seen.iter().any(|s| s == "announce-hostnames") {
+            put(
+                "announce-hostnames",
+                format!(
+                    "sentinel announce-hostnames {}",
+                    if c.announce_hostnames { "yes" } else { "no" }
+                ),
+            );
+        }
+        for (name, m) in &self.masters {
+            let (host, port) = m.current_address();
+            put(
+                "monitor",
+                format!("sentinel monitor {name} {host} {port} {}", m.quorum),
+            );
+            if m.inst.down_after != self.timings.default_down_after {
+                put(
+                    "down-after-milliseconds",
+                    format!("sentinel down-after-milliseconds {name} {}", m.inst.down_after),
+                );
+            }
+            if m.failover_timeout != self.timings.default_failover_timeout {
+                put(
+                    "failover-timeout",
+                    format!("sentinel failover-timeout {name} {}", m.failover_timeout),
+                );
+            }
+            if m.parallel_syncs != 1 {
+                put(
+                    "parallel-syncs",
+                    format!("sentinel parallel-syncs {name} {}", m.parallel_syncs),
+                );
+            }
+            if let Some(s) = &m.notification_script {
+                put(
+                    "notification-script",
+                    format!("sentinel notification-script {name} {}", quote(s)),
+                );
+            }
+            if let Some(s) = &m.client_reconfig_script {
+                put(
+                    "client-reconfig-script",
+                    format!("sentinel client-reconfig-script {name} {}", quote(s)),
+                );
+            }
+            if let Some(s) = &m.auth_pass {
+                put("auth-pass", format!("sentinel auth-pass {name} {}", quote(s)));
+            }
+            if let Some(s) = &m.auth_user {
+                put("auth-user", format!("sentinel auth-user {name} {}", quote(s)));
+            }
+            if m.master_reboot_down_after_period != 0 {
+                put(
+                    "master-reboot-down-after-period",
+                    format!(
+                        "sentinel master-reboot-down-after-period {name} {}",
+                        m.master_reboot_down_after_period
+                    ),
+                );
+            }
+            put(
+                "config-epoch",
+                format!("sentinel config-epoch {name} {}", m.config_epoch),
+            );
+            put(
+                "leader-epoch",
+                format!("sentinel leader-epoch {name} {}", m.leader_epoch),
+            );
+            for r in m.replicas.values() {
+                // The promoted replica is the master's address from the switch on.
+                if Some((r.host.clone(), r.port)) == Some((host.clone(), port)) {
+                    continue;
+                }
+                put(
+                    "known-replica",
+                    format!("sentinel known-replica {name} {} {}", r.host, r.port),
+                );
+            }
+            for s in m.sentinels.values() {
+                if let Some(runid) = &s.runid {
+                    put(
+                        "known-sentinel",
+                        format!("sentinel known-sentinel {name} {} {} {runid}", s.host, s.port),
+                    );
+                }
+            }
+            for (from, to) in &m.renamed {
+                put(
+                    "rename-command",
+                    format!("sentinel rename-command {name} {from} {to}"),
+                );
+            }
+        }
+        put(
+            "current-epoch",
+            format!("sentinel current-epoch {}", self.current_epoch),
+        );
+        if let Some(ip) = &c.announce_ip {
+            put("announce-ip", format!("sentinel announce-ip {}", quote_always(ip)));
+        }
+        if c.announce_port != 0 {
+            put(
+                "announce-port",
+                format!("sentinel announce-port {}", c.announce_port),
+            );
+        }
+        if let Some(u) = &c.sentinel_user {
+            put("sentinel-user", format!("sentinel sentinel-user {}", quote(u)));
+        }
+        if let Some(p) = &c.sentinel_pass {
+            put("sentinel-pass", format!("sentinel sentinel-pass {}", quote(p)));
+        }
+        v
+    }
+
+    /// The config file rewritten from `original`: lines that are not Sentinel state are kept
+    /// as they are; each state line replaces the next old line with the same `sentinel
+    /// <option>` key in place; old state lines left over are dropped; new ones are appended
+    /// after a `# Generated by CONFIG REWRITE` line, as Redis does.
+    pub fn rewrite_config(&self, original: &str) -> String {
+        let mut new_lines = self.state_lines();
+        let owned: std::collections::HashSet<String> = [
+            "myid",
+            "deny-scripts-reconfig",
+            "resolve-hostnames",
+            "announce-hostnames",
+            "monitor",
+            "down-after-milliseconds",
+            "failover-timeout",
+            "parallel-syncs",
+            "notification-script",
+            "client-reconfig-script",
+            "auth-pass",
+            "auth-user",
+            "master-reboot-down-after-period",
+            "config-epoch",
+            "leader-epoch",
+            "known-replica",
+            "known-sentinel",
+            "rename-command",
+            "current-epoch",
+            "announce-ip",
+            "announce-port",
+            "sentinel-user",
+            "sentinel-pass",
+        ]
+        .iter()
+        .map(|k| format!("sentinel {k}"))
+        .collect();
+        let mut out: Vec<String> = Vec::new();
+        let marker = "# Generated by CONFIG REWRITE";
+        for line in original.lines() {
+            match line_key(line) {
+                Some(key) if owned.contains(&key) => {
+                    if let Some(pos) = new_lines.iter().position(|(k, _)| *k == key) {
+                        out.push(new_lines.remove(pos).1);
+                    }
+                }
+                _ => out.push(line.to_string()),
+            }
+        }
+        if !new_lines.is_empty() {
+            if !out.iter().any(|l| l == marker) {
+                while out.last().is_some_and(|l| l.trim().is_empty()) {
+                    out.pop();
+                }
+                out.push(String::new());
+                out.push(marker.to_string());
+            }
+            for (_, l) in new_lines {
+                out.push(l);
+            }
+        }
+        let mut text = out.join("\n");
+        text.push('\n');
+        text
+    }
+}
+
+fn quote_always(s: &str) -> String {
+    let q = quote(s);
+    if q.starts_with('"') {
+        q
+    } else {
+        format!("\"{s}\"")
+    }
+}
+
+/// Kind-specific name of an instance kind, as INFO's `role:` says it.
+pub fn role_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Master => "master",
+        Kind::Replica => "slave",
+        Kind::Sentinel => "sentinel",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<SentinelConfig, String> {
+        let mut c = SentinelConfig::default();
+        let lines: Vec<Vec<String>> = text
+            .lines()
+            .filter_map(|l| {
+                let args = resp::split_args(l.as_bytes())?;
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                (args.len() > 1 && args[0].eq_ignore_ascii_case("sentinel"))
+                    .then(|| args[1..].to_vec())
+            })
+            .collect();
+        for pass in 1..=3 {
+            for l in &lines {
+                if load_pass(l) == pass {
+                    c.apply(l)?;
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    #[test]
+    fn the_reference_file_loads() {
+        let c = load(
+            "port 5000\nsentinel down-after-milliseconds myprimary 5000\nsentinel monitor myprimary 127.0.0.1 6379 2\nsentinel failover-timeout myprimary 60000\nsentinel auth-pass myprimary 1111\nsentinel resolve-hostnames yes\n",
+        )
+        .unwrap();
+        let m = &c.masters[0];
+        assert_eq!((m.name.as_str(), m.host.as_str(), m.port, m.quorum), ("myprimary", "127.0.0.1", 6379, 2));
+        assert_eq!(m.down_after, Some(5000));
+        assert_eq!(m.failover_timeout, Some(60000));
+        assert_eq!(m.auth_pass.as_deref(), Some("1111"));
+        assert!(c.resolve_hostnames);
+    }
+
+    #[test]
+    fn errors_are_redis_texts() {
+        let cases = [
+            ("sentinel monitor m 127.0.0.1 6379 0", "Quorum must be 1 or greater."),
+            ("sentinel monitor m 127.0.0.1 6379 1\nsentinel monitor m 127.0.0.1 6380 1", "Duplicate master name."),
+            ("sentinel monitor m some-host 6379 1", "Can't resolve instance hostname."),
+            ("sentinel monitor m 127.0.0.1 70000 1", "Invalid port number."),
+            ("sentinel down-after-milliseconds x 10", "No such master with specified name."),
+            ("sentinel monitor m 127.0.0.1 1 1\nsentinel down-after-milliseconds m 0", "negative or zero time parameter."),
+            ("sentinel myid abc", "Malformed Sentinel id in myid option."),
+            ("sentinel bogus 1", "Unrecognized sentinel configuration statement."),
+            ("sentinel monitor m 127.0.0.1 1", "Unrecognized sentinel configuration statement."),
+        ];
+        for (text, want) in cases {
+            assert_eq!(load(text).unwrap_err(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn inet_aton_accepts_what_c_accepts() {
+        assert_eq!(normalize_host("1.2.3"), "1.2.0.3");
+        assert_eq!(normalize_host("127.1"), "127.0.0.1");
+        assert_eq!(normalize_host("0x7f.1"), "127.0.0.1");
+        assert!(inet_aton("256.1.1.1").is_none());
+        assert!(inet_aton("a.b").is_none());
+        assert!(is_ip_literal("::1"));
+    }
+
+    #[test]
+    fn rewrite_replaces_in_place_and_appends_the_rest() {
+        let original = "port 26379\nsentinel monitor mymaster 127.0.0.1 16379 2\nsentinel down-after-milliseconds mymaster 5000\n# keep me\n";
+        let cfg = load(original).unwrap();
+        let mut s = Sentinel::new(cfg, 26379, 1, 0);
+        s.masters.get_mut("mymaster").unwrap().inst.port = 16383;
+        let text = s.rewrite_config(original);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "port 26379");
+        assert_eq!(lines[1], "sentinel monitor mymaster 127.0.0.1 16383 2");
+        assert_eq!(lines[2], "sentinel down-after-milliseconds mymaster 5000");
+        assert_eq!(lines[3], "# keep me");
+        assert!(lines.contains(&"# Generated by CONFIG REWRITE"));
+        assert!(lines.iter().any(|l| l.starts_with("sentinel myid ")));
+        assert!(lines.contains(&"sentinel current-epoch 0"));
+        // Rewriting the rewritten file changes nothing.
+        assert_eq!(s.rewrite_config(&text), text);
+    }
+}
