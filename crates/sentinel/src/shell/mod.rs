@@ -1,0 +1,1 @@
+//! The Sentinel process: links, the client port, events, the log and the config file.
