@@ -12,7 +12,7 @@ const SUBCOMMANDS: &[(&str, i32)] = &[
     ("ckquorum", 3),
     ("config", -3),
     ("debug", -2),
-    ("failover", 3),
+    ("failover", -3),
     ("flushconfig", 2),
     ("get-master-addr-by-name", 3),
     ("help", 2),
@@ -164,7 +164,17 @@ impl Sentinel {
                 }
                 out.int(names.len() as i64);
             }
-            "failover" => self.forced_failover(now, &s(&argv[2]), out),
+            "failover" => {
+                let coordinated = match argv.get(3) {
+                    None => false,
+                    Some(a) if argv.len() == 4 && a.eq_ignore_ascii_case(b"coordinated") => true,
+                    Some(_) => {
+                        out.error("ERR wrong number of arguments for 'sentinel|failover' command");
+                        return;
+                    }
+                };
+                self.forced_failover(now, &s(&argv[2]), coordinated, out)
+            }
             "ckquorum" => match self.masters.get(&s(&argv[2])) {
                 None => out.error(NO_SUCH_MASTER),
                 Some(m) => {
@@ -335,7 +345,9 @@ impl Sentinel {
         out.int(if leader.is_some() { leader_epoch as i64 } else { 0 });
     }
 
-    fn forced_failover(&mut self, now: i64, name: &str, out: &mut Out) {
+    /// SENTINEL FAILOVER <name> [COORDINATED]: a failover without agreement; COORDINATED asks
+    /// the primary itself to hand over with FAILOVER, so no acknowledged write is lost.
+    fn forced_failover(&mut self, now: i64, name: &str, coordinated: bool, out: &mut Out) {
         let Some(m) = self.masters.get(name) else {
             out.error(NO_SUCH_MASTER);
             return;
@@ -355,6 +367,7 @@ impl Sentinel {
         self.start_failover(now, name);
         if let Some(m) = self.masters.get_mut(name) {
             m.inst.flags.set(Flags::FORCE_FAILOVER);
+            m.coordinated = coordinated;
         }
         out.ok();
     }

@@ -238,13 +238,46 @@ impl Sentinel {
             }
             return;
         }
-        if self.send_slaveof(name, &who, None) {
+        if self.send_promotion(name, &who) {
             self.event_on(name, &who, Level::Notice, "+failover-state-wait-promotion", "");
             if let Some(m) = self.masters.get_mut(name) {
                 m.failover_state = FailoverState::WaitPromotion;
                 m.failover_state_change_time = now;
             }
         }
+    }
+
+    /// Asks for the promotion: SLAVEOF NO ONE to the replica, or, for a coordinated failover
+    /// with the primary still reachable, `FAILOVER TO <replica> TIMEOUT <failover-timeout>` to
+    /// the primary, which pauses writes until the replica has them all and then hands over.
+    fn send_promotion(&mut self, name: &str, who: &Who) -> bool {
+        let m = &self.masters[name];
+        let primary_up = !m.inst.disconnected() && !m.inst.flags.has(Flags::S_DOWN);
+        if m.coordinated && primary_up {
+            let Some(r) = self.inst(name, who) else {
+                return false;
+            };
+            let (host, port) = (r.host.clone(), r.port);
+            let timeout = m.failover_timeout.to_string();
+            self.log(
+                Level::Warning,
+                format!("Coordinated failover of '{name}': asking the master to hand over to {host}:{port}"),
+            );
+            return self.send(
+                name,
+                &Who::Master,
+                vec![
+                    b"FAILOVER".to_vec(),
+                    b"TO".to_vec(),
+                    host.into_bytes(),
+                    port.to_string().into_bytes(),
+                    b"TIMEOUT".to_vec(),
+                    timeout.into_bytes(),
+                ],
+                super::instance::Pending::Ignore,
+            );
+        }
+        self.send_slaveof(name, who, None)
     }
 
     /// The promoted replica reports `role:master`: the new configuration takes this epoch and
@@ -397,6 +430,7 @@ impl Sentinel {
                 .clear(Flags::FAILOVER_IN_PROGRESS | Flags::FORCE_FAILOVER);
             m.failover_state = FailoverState::None;
             m.failover_state_change_time = now;
+            m.coordinated = false;
             if let Some(k) = m.promoted.take() {
                 if let Some(r) = m.replicas.get_mut(&k) {
                     r.flags.clear(Flags::PROMOTED);

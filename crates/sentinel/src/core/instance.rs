@@ -348,6 +348,8 @@ pub struct Master {
     pub failover_delay_logged: i64,
     /// The replica being promoted (`ip:port`).
     pub promoted: Option<String>,
+    /// This failover asks the primary to hand over (SENTINEL FAILOVER ... COORDINATED).
+    pub coordinated: bool,
     /// Replicas by `ip:port`.
     pub replicas: BTreeMap<String, Instance>,
     /// Other sentinels by run id.
@@ -378,6 +380,7 @@ impl Master {
             failover_state_change_time: 0,
             failover_delay_logged: 0,
             promoted: None,
+            coordinated: false,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),
         };

@@ -1182,6 +1182,7 @@ impl Sentinel {
             m.failover_state_change_time = 0;
             m.failover_start_time = 0;
             m.promoted = None;
+            m.coordinated = false;
             m.inst.runid = None;
             m.inst.role_reported = Kind::Master;
             m.inst.role_reported_time = now;
