@@ -121,8 +121,11 @@ impl Sentinel {
             "replicas" | "slaves" => match self.masters.get(&s(&argv[2])) {
                 None => out.error(NO_SUCH_MASTER),
                 Some(m) => {
-                    let shown: Vec<&Instance> =
-                        m.replicas.values().filter(|r| r.replica_announced).collect();
+                    let shown: Vec<&Instance> = m
+                        .replicas
+                        .values()
+                        .filter(|r| r.replica_announced)
+                        .collect();
                     out.array(shown.len());
                     for r in shown {
                         self.describe_instance(now, m, r, out);
@@ -231,9 +234,7 @@ impl Sentinel {
                     let a = s(a).to_ascii_lowercase();
                     match a.as_str() {
                         "crash-after-election" => flags |= super::SIMFAILURE_CRASH_AFTER_ELECTION,
-                        "crash-after-promotion" => {
-                            flags |= super::SIMFAILURE_CRASH_AFTER_PROMOTION
-                        }
+                        "crash-after-promotion" => flags |= super::SIMFAILURE_CRASH_AFTER_PROMOTION,
                         "help" => {
                             out.array(2);
                             out.bulk(b"crash-after-election");
@@ -342,7 +343,11 @@ impl Sentinel {
             Some(l) => out.bulk(l.as_bytes()),
             None => out.bulk(b"*"),
         }
-        out.int(if leader.is_some() { leader_epoch as i64 } else { 0 });
+        out.int(if leader.is_some() {
+            leader_epoch as i64
+        } else {
+            0
+        });
     }
 
     /// SENTINEL FAILOVER <name> [COORDINATED]: a failover without agreement; COORDINATED asks
@@ -421,7 +426,12 @@ impl Sentinel {
         let m = Master::from_config(&c, &self.timings, now);
         self.masters.insert(name.clone(), m);
         self.out.push(Action::SaveConfig);
-        self.event_master(&name, Level::Warning, "+monitor", &format!("quorum {quorum}"));
+        self.event_master(
+            &name,
+            Level::Warning,
+            "+monitor",
+            &format!("quorum {quorum}"),
+        );
         out.ok();
     }
 
@@ -565,7 +575,8 @@ impl Sentinel {
         } else if sub == "set" && argv.len() == 5 {
             let param = s(&argv[3]);
             let val = s(&argv[4]);
-            let bad_value = || format!("ERR Invalid value '{val}' to SENTINEL CONFIG SET '{param}'");
+            let bad_value =
+                || format!("ERR Invalid value '{val}' to SENTINEL CONFIG SET '{param}'");
             let yes_no = |v: &str| match v.to_ascii_lowercase().as_str() {
                 "yes" => Some(true),
                 "no" => Some(false),
@@ -784,8 +795,14 @@ impl Sentinel {
         }
         let since = |t: i64| if t == 0 { 0 } else { now - t };
         f.push(("last-ping-sent", since(i.links.act_ping_time).to_string()));
-        f.push(("last-ok-ping-reply", (now - i.links.last_avail_time).to_string()));
-        f.push(("last-ping-reply", (now - i.links.last_pong_time).to_string()));
+        f.push((
+            "last-ok-ping-reply",
+            (now - i.links.last_avail_time).to_string(),
+        ));
+        f.push((
+            "last-ping-reply",
+            (now - i.links.last_pong_time).to_string(),
+        ));
         if i.flags.has(Flags::S_DOWN) {
             f.push(("s-down-time", (now - i.s_down_since).to_string()));
         }
@@ -804,7 +821,10 @@ impl Sentinel {
                 }
                 .to_string(),
             ));
-            f.push(("role-reported-time", (now - i.role_reported_time).to_string()));
+            f.push((
+                "role-reported-time",
+                (now - i.role_reported_time).to_string(),
+            ));
         }
         if i.kind == Kind::Master {
             f.push(("config-epoch", m.config_epoch.to_string()));
@@ -833,11 +853,17 @@ impl Sentinel {
             f.push(("master-port", i.slave_master_port.to_string()));
             f.push(("slave-priority", i.slave_priority.to_string()));
             f.push(("slave-repl-offset", i.slave_repl_offset.to_string()));
-            f.push(("replica-announced", u8::from(i.replica_announced).to_string()));
+            f.push((
+                "replica-announced",
+                u8::from(i.replica_announced).to_string(),
+            ));
         }
         if i.kind == Kind::Sentinel {
             f.push(("last-hello-message", since(i.last_hello_time).to_string()));
-            f.push(("voted-leader", i.leader.clone().unwrap_or_else(|| "?".into())));
+            f.push((
+                "voted-leader",
+                i.leader.clone().unwrap_or_else(|| "?".into()),
+            ));
             f.push(("voted-leader-epoch", i.leader_epoch.to_string()));
         }
         out.map(f.len());

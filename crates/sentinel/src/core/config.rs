@@ -96,8 +96,14 @@ pub fn load_pass(args: &[String]) -> u8 {
         return 3;
     };
     match first.to_ascii_lowercase().as_str() {
-        "announce-ip" | "announce-port" | "deny-scripts-reconfig" | "sentinel-user"
-        | "sentinel-pass" | "current-epoch" | "myid" | "resolve-hostnames"
+        "announce-ip"
+        | "announce-port"
+        | "deny-scripts-reconfig"
+        | "sentinel-user"
+        | "sentinel-pass"
+        | "current-epoch"
+        | "myid"
+        | "resolve-hostnames"
         | "announce-hostnames" => 1,
         "monitor" => 2,
         _ => 3,
@@ -286,9 +292,7 @@ impl SentinelConfig {
                 let path = a(2).to_string();
                 let m = self.master_mut(a(1))?;
                 if !is_executable(&path) {
-                    return Err(
-                        "Notification script seems non existing or non executable.".into(),
-                    );
+                    return Err("Notification script seems non existing or non executable.".into());
                 }
                 m.notification_script = Some(path);
             }
@@ -345,7 +349,10 @@ impl SentinelConfig {
                 if !(0..=65535).contains(&port) {
                     return Err("Invalid port number.".into());
                 }
-                if m.known_replicas.iter().any(|(h, p)| *h == host && *p as i64 == port) {
+                if m.known_replicas
+                    .iter()
+                    .any(|(h, p)| *h == host && *p as i64 == port)
+                {
                     return Err("Duplicate hostname and port for replica.".into());
                 }
                 m.known_replicas.push((host, port as u16));
@@ -374,9 +381,7 @@ impl SentinelConfig {
                 let (from, to) = (a(2).to_string(), a(3).to_string());
                 let m = self.master_mut(a(1))?;
                 if m.renamed.iter().any(|(f, _)| f.eq_ignore_ascii_case(&from)) {
-                    return Err(
-                        "Same command renamed multiple times with rename-command.".into(),
-                    );
+                    return Err("Same command renamed multiple times with rename-command.".into());
                 }
                 m.renamed.push((from, to));
             }
@@ -437,8 +442,7 @@ pub fn is_executable(path: &str) -> bool {
 /// Quotes a value for the config file when it needs it (as Redis's `sdscatrepr`).
 pub fn quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
     if plain {
         return s.to_string();
@@ -519,7 +523,10 @@ impl Sentinel {
             if m.inst.down_after != self.timings.default_down_after {
                 put(
                     "down-after-milliseconds",
-                    format!("sentinel down-after-milliseconds {name} {}", m.inst.down_after),
+                    format!(
+                        "sentinel down-after-milliseconds {name} {}",
+                        m.inst.down_after
+                    ),
                 );
             }
             if m.failover_timeout != self.timings.default_failover_timeout {
@@ -547,10 +554,16 @@ impl Sentinel {
                 );
             }
             if let Some(s) = &m.auth_pass {
-                put("auth-pass", format!("sentinel auth-pass {name} {}", quote(s)));
+                put(
+                    "auth-pass",
+                    format!("sentinel auth-pass {name} {}", quote(s)),
+                );
             }
             if let Some(s) = &m.auth_user {
-                put("auth-user", format!("sentinel auth-user {name} {}", quote(s)));
+                put(
+                    "auth-user",
+                    format!("sentinel auth-user {name} {}", quote(s)),
+                );
             }
             if m.master_reboot_down_after_period != 0 {
                 put(
@@ -583,7 +596,10 @@ impl Sentinel {
                 if let Some(runid) = &s.runid {
                     put(
                         "known-sentinel",
-                        format!("sentinel known-sentinel {name} {} {} {runid}", s.host, s.port),
+                        format!(
+                            "sentinel known-sentinel {name} {} {} {runid}",
+                            s.host, s.port
+                        ),
                     );
                 }
             }
@@ -599,7 +615,10 @@ impl Sentinel {
             format!("sentinel current-epoch {}", self.current_epoch),
         );
         if let Some(ip) = &c.announce_ip {
-            put("announce-ip", format!("sentinel announce-ip {}", quote_always(ip)));
+            put(
+                "announce-ip",
+                format!("sentinel announce-ip {}", quote_always(ip)),
+            );
         }
         if c.announce_port != 0 {
             put(
@@ -608,10 +627,16 @@ impl Sentinel {
             );
         }
         if let Some(u) = &c.sentinel_user {
-            put("sentinel-user", format!("sentinel sentinel-user {}", quote(u)));
+            put(
+                "sentinel-user",
+                format!("sentinel sentinel-user {}", quote(u)),
+            );
         }
         if let Some(p) = &c.sentinel_pass {
-            put("sentinel-pass", format!("sentinel sentinel-pass {}", quote(p)));
+            put(
+                "sentinel-pass",
+                format!("sentinel sentinel-pass {}", quote(p)),
+            );
         }
         v
     }
@@ -733,7 +758,10 @@ mod tests {
         )
         .unwrap();
         let m = &c.masters[0];
-        assert_eq!((m.name.as_str(), m.host.as_str(), m.port, m.quorum), ("myprimary", "127.0.0.1", 6379, 2));
+        assert_eq!(
+            (m.name.as_str(), m.host.as_str(), m.port, m.quorum),
+            ("myprimary", "127.0.0.1", 6379, 2)
+        );
         assert_eq!(m.down_after, Some(5000));
         assert_eq!(m.failover_timeout, Some(60000));
         assert_eq!(m.auth_pass.as_deref(), Some("1111"));
@@ -743,15 +771,39 @@ mod tests {
     #[test]
     fn errors_are_redis_texts() {
         let cases = [
-            ("sentinel monitor m 127.0.0.1 6379 0", "Quorum must be 1 or greater."),
-            ("sentinel monitor m 127.0.0.1 6379 1\nsentinel monitor m 127.0.0.1 6380 1", "Duplicate master name."),
-            ("sentinel monitor m some-host 6379 1", "Can't resolve instance hostname."),
-            ("sentinel monitor m 127.0.0.1 70000 1", "Invalid port number."),
-            ("sentinel down-after-milliseconds x 10", "No such master with specified name."),
-            ("sentinel monitor m 127.0.0.1 1 1\nsentinel down-after-milliseconds m 0", "negative or zero time parameter."),
+            (
+                "sentinel monitor m 127.0.0.1 6379 0",
+                "Quorum must be 1 or greater.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 6379 1\nsentinel monitor m 127.0.0.1 6380 1",
+                "Duplicate master name.",
+            ),
+            (
+                "sentinel monitor m some-host 6379 1",
+                "Can't resolve instance hostname.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 70000 1",
+                "Invalid port number.",
+            ),
+            (
+                "sentinel down-after-milliseconds x 10",
+                "No such master with specified name.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1 1\nsentinel down-after-milliseconds m 0",
+                "negative or zero time parameter.",
+            ),
             ("sentinel myid abc", "Malformed Sentinel id in myid option."),
-            ("sentinel bogus 1", "Unrecognized sentinel configuration statement."),
-            ("sentinel monitor m 127.0.0.1 1", "Unrecognized sentinel configuration statement."),
+            (
+                "sentinel bogus 1",
+                "Unrecognized sentinel configuration statement.",
+            ),
+            (
+                "sentinel monitor m 127.0.0.1 1",
+                "Unrecognized sentinel configuration statement.",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(load(text).unwrap_err(), want, "{text}");

@@ -3,7 +3,9 @@
 
 use super::events::Level;
 use super::instance::{FailoverState, Flags, Instance};
-use super::{Action, Sentinel, Who, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION};
+use super::{
+    Action, Sentinel, Who, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION,
+};
 use std::collections::BTreeMap;
 
 /// Random delay added to failover start times so sentinels do not all start together.
@@ -56,7 +58,13 @@ impl Sentinel {
 
     /// Our vote for the leader of master `name`'s failover in `epoch` (one vote per epoch):
     /// returns whom we voted for and in which epoch.
-    pub(crate) fn vote_leader(&mut self, now: i64, name: &str, epoch: u64, runid: &str) -> (Option<String>, u64) {
+    pub(crate) fn vote_leader(
+        &mut self,
+        now: i64,
+        name: &str,
+        epoch: u64,
+        runid: &str,
+    ) -> (Option<String>, u64) {
         if epoch > self.current_epoch {
             self.current_epoch = epoch;
             self.out.push(Action::SaveConfig);
@@ -187,7 +195,13 @@ impl Sentinel {
                     m.failover_state = FailoverState::SendSlaveofNoone;
                     m.failover_state_change_time = now;
                 }
-                self.event_on(name, &who, Level::Notice, "+failover-state-send-slaveof-noone", "");
+                self.event_on(
+                    name,
+                    &who,
+                    Level::Notice,
+                    "+failover-state-send-slaveof-noone",
+                    "",
+                );
             }
         }
     }
@@ -239,7 +253,13 @@ impl Sentinel {
             return;
         }
         if self.send_promotion(name, &who) {
-            self.event_on(name, &who, Level::Notice, "+failover-state-wait-promotion", "");
+            self.event_on(
+                name,
+                &who,
+                Level::Notice,
+                "+failover-state-wait-promotion",
+                "",
+            );
             if let Some(m) = self.masters.get_mut(name) {
                 m.failover_state = FailoverState::WaitPromotion;
                 m.failover_state_change_time = now;

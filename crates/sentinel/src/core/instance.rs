@@ -361,7 +361,14 @@ impl Master {
     pub fn from_config(c: &MasterConfig, t: &Timings, now: i64) -> Master {
         let down_after = c.down_after.unwrap_or(t.default_down_after);
         let mut m = Master {
-            inst: Instance::new(Kind::Master, c.name.clone(), &c.host, c.port, down_after, now),
+            inst: Instance::new(
+                Kind::Master,
+                c.name.clone(),
+                &c.host,
+                c.port,
+                down_after,
+                now,
+            ),
             quorum: c.quorum,
             failover_timeout: c.failover_timeout.unwrap_or(t.default_failover_timeout),
             parallel_syncs: c.parallel_syncs,
@@ -388,14 +395,7 @@ impl Master {
             m.add_replica(host, *port, now);
         }
         for (host, port, runid) in &c.known_sentinels {
-            let mut s = Instance::new(
-                Kind::Sentinel,
-                runid.clone(),
-                host,
-                *port,
-                down_after,
-                now,
-            );
+            let mut s = Instance::new(Kind::Sentinel, runid.clone(), host, *port, down_after, now);
             s.runid = Some(runid.clone());
             m.sentinels.insert(runid.clone(), s);
         }

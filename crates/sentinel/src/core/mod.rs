@@ -265,7 +265,12 @@ impl Sentinel {
         let names: Vec<String> = self.masters.keys().cloned().collect();
         for name in names {
             let quorum = self.masters[&name].quorum;
-            self.event_master(&name, Level::Warning, "+monitor", &format!("quorum {quorum}"));
+            self.event_master(
+                &name,
+                Level::Warning,
+                "+monitor",
+                &format!("quorum {quorum}"),
+            );
         }
         let _ = now_ms;
         std::mem::take(&mut self.out)

@@ -106,7 +106,13 @@ impl Sentinel {
     }
 
     /// Queues a command on an instance's command link, through the master's rename table.
-    pub(crate) fn send(&mut self, name: &str, who: &Who, argv: Vec<Vec<u8>>, pending: Pending) -> bool {
+    pub(crate) fn send(
+        &mut self,
+        name: &str,
+        who: &Who,
+        argv: Vec<Vec<u8>>,
+        pending: Pending,
+    ) -> bool {
         let renamed = {
             let Some(m) = self.masters.get(name) else {
                 return false;
@@ -125,7 +131,10 @@ impl Sentinel {
             return false;
         };
         i.links.pending.push_back(pending);
-        self.out.push(Action::Send { link, argv: renamed });
+        self.out.push(Action::Send {
+            link,
+            argv: renamed,
+        });
         true
     }
 
@@ -405,7 +414,10 @@ impl Sentinel {
         }
         let mut info_period = self.timings.info_period;
         if i.kind == Kind::Replica
-            && (m.inst.flags.has(Flags::O_DOWN | Flags::FAILOVER_IN_PROGRESS)
+            && (m
+                .inst
+                .flags
+                .has(Flags::O_DOWN | Flags::FAILOVER_IN_PROGRESS)
                 || i.master_link_down_time != 0)
         {
             info_period = 1000;
@@ -530,13 +542,16 @@ impl Sentinel {
 
     fn ping_reply(&mut self, now: i64, name: &str, who: &Who, reply: &resp::Frame) {
         let text = match reply {
-            resp::Frame::Simple(s) | resp::Frame::Error(s) => String::from_utf8_lossy(s).into_owned(),
+            resp::Frame::Simple(s) | resp::Frame::Error(s) => {
+                String::from_utf8_lossy(s).into_owned()
+            }
             _ => String::new(),
         };
         let Some(i) = self.inst_mut(name, who) else {
             return;
         };
-        if text.starts_with("PONG") || text.starts_with("LOADING") || text.starts_with("MASTERDOWN") {
+        if text.starts_with("PONG") || text.starts_with("LOADING") || text.starts_with("MASTERDOWN")
+        {
             i.links.last_avail_time = now;
             i.links.act_ping_time = 0;
             if i.flags.has(Flags::MASTER_REBOOT) && text.starts_with("PONG") {
@@ -628,7 +643,13 @@ impl Sentinel {
                 m.sentinels.insert(srunid.clone(), s);
             }
             if !removed {
-                self.event_on(&name, &Who::Sentinel(srunid.clone()), Level::Notice, "+sentinel", "");
+                self.event_on(
+                    &name,
+                    &Who::Sentinel(srunid.clone()),
+                    Level::Notice,
+                    "+sentinel",
+                    "",
+                );
             } else {
                 // The same sentinel under its new address in every master it monitors.
                 let others: Vec<String> = self
@@ -639,7 +660,11 @@ impl Sentinel {
                     .collect();
                 for n in &others {
                     self.close_links(n, &Who::Sentinel(srunid.clone()), true, true);
-                    if let Some(s) = self.masters.get_mut(n).and_then(|m| m.sentinels.get_mut(&srunid)) {
+                    if let Some(s) = self
+                        .masters
+                        .get_mut(n)
+                        .and_then(|m| m.sentinels.get_mut(&srunid))
+                    {
                         s.host = sip.clone();
                         s.port = sport;
                     }
@@ -686,7 +711,10 @@ impl Sentinel {
                     ),
                 );
                 self.reset_master_and_change_address(now, &name, &mhost, mport);
-                let script = self.masters.get(&name).and_then(|m| m.client_reconfig_script.clone());
+                let script = self
+                    .masters
+                    .get(&name)
+                    .and_then(|m| m.client_reconfig_script.clone());
                 if let Some(path) = script {
                     self.out.push(Action::RunScript {
                         path,
@@ -826,7 +854,11 @@ impl Sentinel {
             } else {
                 "-role-change"
             };
-            let word = if role == Kind::Master { "master" } else { "slave" };
+            let word = if role == Kind::Master {
+                "master"
+            } else {
+                "slave"
+            };
             self.event_on(
                 name,
                 who,
@@ -901,8 +933,7 @@ impl Sentinel {
                 .map(|p| (p.host.clone(), p.port));
             let follows = target.as_ref().is_some_and(|(h, p)| {
                 r.slave_master_port == *p
-                    && r
-                        .slave_master_host
+                    && r.slave_master_host
                         .as_deref()
                         .is_some_and(|x| x.eq_ignore_ascii_case(h))
             });
@@ -951,8 +982,18 @@ impl Sentinel {
             vec![b"MULTI".to_vec()],
             vec![b"SLAVEOF".to_vec(), host.into_bytes(), port.into_bytes()],
             vec![b"CONFIG".to_vec(), b"REWRITE".to_vec()],
-            vec![b"CLIENT".to_vec(), b"KILL".to_vec(), b"TYPE".to_vec(), b"normal".to_vec()],
-            vec![b"CLIENT".to_vec(), b"KILL".to_vec(), b"TYPE".to_vec(), b"pubsub".to_vec()],
+            vec![
+                b"CLIENT".to_vec(),
+                b"KILL".to_vec(),
+                b"TYPE".to_vec(),
+                b"normal".to_vec(),
+            ],
+            vec![
+                b"CLIENT".to_vec(),
+                b"KILL".to_vec(),
+                b"TYPE".to_vec(),
+                b"pubsub".to_vec(),
+            ],
             vec![b"EXEC".to_vec()],
         ];
         for argv in cmds {
@@ -1031,7 +1072,12 @@ impl Sentinel {
         let was = m.inst.flags.has(Flags::O_DOWN);
         let quorum = m.quorum;
         if odown && !was {
-            self.event_master(name, Level::Warning, "+odown", &format!("#quorum {count}/{quorum}"));
+            self.event_master(
+                name,
+                Level::Warning,
+                "+odown",
+                &format!("#quorum {count}/{quorum}"),
+            );
             if let Some(m) = self.masters.get_mut(name) {
                 m.inst.flags.set(Flags::O_DOWN);
                 m.inst.o_down_since = now;
@@ -1059,7 +1105,11 @@ impl Sentinel {
         let keys: Vec<String> = m.sentinels.keys().cloned().collect();
         for key in keys {
             let who = Who::Sentinel(key.clone());
-            let Some(s) = self.masters.get_mut(name).and_then(|m| m.sentinels.get_mut(&key)) else {
+            let Some(s) = self
+                .masters
+                .get_mut(name)
+                .and_then(|m| m.sentinels.get_mut(&key))
+            else {
                 continue;
             };
             let elapsed = now - s.last_master_down_reply_time;
@@ -1097,7 +1147,10 @@ impl Sentinel {
             }
             _ => return,
         };
-        let sentinel_name = self.inst(name, who).map(|s| s.name.clone()).unwrap_or_default();
+        let sentinel_name = self
+            .inst(name, who)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
         let mut log = None;
         if let Some(s) = self.inst_mut(name, who) {
             s.last_master_down_reply_time = now;
@@ -1119,10 +1172,15 @@ impl Sentinel {
         }
     }
 
-
     /// Replaces a master's address after a failover we led or learned of: the old master and
     /// the other replicas become its replicas, everything else about it starts afresh.
-    pub(crate) fn reset_master_and_change_address(&mut self, now: i64, name: &str, host: &str, port: u16) {
+    pub(crate) fn reset_master_and_change_address(
+        &mut self,
+        now: i64,
+        name: &str,
+        host: &str,
+        port: u16,
+    ) {
         let Some(m) = self.masters.get(name) else {
             return;
         };
@@ -1194,7 +1252,6 @@ impl Sentinel {
             self.event_master(name, Level::Warning, "+reset-master", "");
         }
     }
-
 }
 
 fn parse_port(s: &str) -> Option<u16> {
