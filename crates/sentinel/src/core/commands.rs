@@ -404,25 +404,12 @@ impl Sentinel {
             out.error("ERR Invalid port number.");
             return;
         }
-        let c = MasterConfig {
-            name: name.clone(),
-            host: normalize_host(&host),
-            port: port as u16,
-            quorum: quorum.min(u32::MAX as i64) as u32,
-            down_after: None,
-            failover_timeout: None,
-            parallel_syncs: 1,
-            notification_script: None,
-            client_reconfig_script: None,
-            auth_pass: None,
-            auth_user: None,
-            master_reboot_down_after_period: 0,
-            renamed: Vec::new(),
-            config_epoch: 0,
-            leader_epoch: 0,
-            known_replicas: Vec::new(),
-            known_sentinels: Vec::new(),
-        };
+        let c = MasterConfig::new(
+            &name,
+            &normalize_host(&host),
+            port as u16,
+            quorum.min(u32::MAX as i64) as u32,
+        );
         let m = Master::from_config(&c, &self.timings, now);
         self.masters.insert(name.clone(), m);
         self.out.push(Action::SaveConfig);

@@ -215,6 +215,31 @@ pub fn normalize_host(host: &str) -> String {
     }
 }
 
+impl MasterConfig {
+    /// A `sentinel monitor` master with every other option at its default.
+    pub fn new(name: &str, host: &str, port: u16, quorum: u32) -> MasterConfig {
+        MasterConfig {
+            name: name.to_string(),
+            host: host.to_string(),
+            port,
+            quorum,
+            down_after: None,
+            failover_timeout: None,
+            parallel_syncs: 1,
+            notification_script: None,
+            client_reconfig_script: None,
+            auth_pass: None,
+            auth_user: None,
+            master_reboot_down_after_period: 0,
+            renamed: Vec::new(),
+            config_epoch: 0,
+            leader_epoch: 0,
+            known_replicas: Vec::new(),
+            known_sentinels: Vec::new(),
+        }
+    }
+}
+
 impl SentinelConfig {
     fn master_mut(&mut self, name: &str) -> Result<&mut MasterConfig, String> {
         self.masters
@@ -248,25 +273,12 @@ impl SentinelConfig {
                 if !(0..=65535).contains(&port) {
                     return Err("Invalid port number.".into());
                 }
-                self.masters.push(MasterConfig {
-                    name: a(1).to_string(),
-                    host: normalize_host(a(2)),
-                    port: port as u16,
-                    quorum: quorum.min(u32::MAX as i64) as u32,
-                    down_after: None,
-                    failover_timeout: None,
-                    parallel_syncs: 1,
-                    notification_script: None,
-                    client_reconfig_script: None,
-                    auth_pass: None,
-                    auth_user: None,
-                    master_reboot_down_after_period: 0,
-                    renamed: Vec::new(),
-                    config_epoch: 0,
-                    leader_epoch: 0,
-                    known_replicas: Vec::new(),
-                    known_sentinels: Vec::new(),
-                });
+                self.masters.push(MasterConfig::new(
+                    a(1),
+                    &normalize_host(a(2)),
+                    port as u16,
+                    quorum.min(u32::MAX as i64) as u32,
+                ));
             }
             ("down-after-milliseconds", 3) => {
                 let v = atoi(a(2));
@@ -484,159 +496,95 @@ impl Sentinel {
     /// Redis's order.
     pub fn state_lines(&self) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = Vec::new();
-        let mut put = |key: &str, line: String| v.push((format!("sentinel {key}"), line));
+        let mut put = |key: &str, rest: String| {
+            v.push((format!("sentinel {key}"), format!("sentinel {key} {rest}")))
+        };
         let c = &self.config;
-        put("myid", format!("sentinel myid {}", self.myid));
+        put("myid", format!("{}", self.myid));
         if !c.deny_scripts_reconfig || c.seen.iter().any(|s| s == "deny-scripts-reconfig") {
             put(
                 "deny-scripts-reconfig",
-                format!(
-                    "sentinel deny-scripts-reconfig {}",
-                    if c.deny_scripts_reconfig { "yes" } else { "no" }
-                ),
+                format!("{}", if c.deny_scripts_reconfig { "yes" } else { "no" }),
             );
         }
         if c.resolve_hostnames || c.seen.iter().any(|s| s == "resolve-hostnames") {
             put(
                 "resolve-hostnames",
-                format!(
-                    "sentinel resolve-hostnames {}",
-                    if c.resolve_hostnames { "yes" } else { "no" }
-                ),
+                format!("{}", if c.resolve_hostnames { "yes" } else { "no" }),
             );
         }
         if c.announce_hostnames || c.seen.iter().any(|s| s == "announce-hostnames") {
             put(
                 "announce-hostnames",
-                format!(
-                    "sentinel announce-hostnames {}",
-                    if c.announce_hostnames { "yes" } else { "no" }
-                ),
+                format!("{}", if c.announce_hostnames { "yes" } else { "no" }),
             );
         }
         for (name, m) in &self.masters {
             let (host, port) = m.current_address();
-            put(
-                "monitor",
-                format!("sentinel monitor {name} {host} {port} {}", m.quorum),
-            );
+            put("monitor", format!("{name} {host} {port} {}", m.quorum));
             if m.inst.down_after != self.timings.default_down_after {
                 put(
                     "down-after-milliseconds",
-                    format!(
-                        "sentinel down-after-milliseconds {name} {}",
-                        m.inst.down_after
-                    ),
+                    format!("{name} {}", m.inst.down_after),
                 );
             }
             if m.failover_timeout != self.timings.default_failover_timeout {
-                put(
-                    "failover-timeout",
-                    format!("sentinel failover-timeout {name} {}", m.failover_timeout),
-                );
+                put("failover-timeout", format!("{name} {}", m.failover_timeout));
             }
             if m.parallel_syncs != 1 {
-                put(
-                    "parallel-syncs",
-                    format!("sentinel parallel-syncs {name} {}", m.parallel_syncs),
-                );
+                put("parallel-syncs", format!("{name} {}", m.parallel_syncs));
             }
             if let Some(s) = &m.notification_script {
-                put(
-                    "notification-script",
-                    format!("sentinel notification-script {name} {}", quote(s)),
-                );
+                put("notification-script", format!("{name} {}", quote(s)));
             }
             if let Some(s) = &m.client_reconfig_script {
-                put(
-                    "client-reconfig-script",
-                    format!("sentinel client-reconfig-script {name} {}", quote(s)),
-                );
+                put("client-reconfig-script", format!("{name} {}", quote(s)));
             }
             if let Some(s) = &m.auth_pass {
-                put(
-                    "auth-pass",
-                    format!("sentinel auth-pass {name} {}", quote(s)),
-                );
+                put("auth-pass", format!("{name} {}", quote(s)));
             }
             if let Some(s) = &m.auth_user {
-                put(
-                    "auth-user",
-                    format!("sentinel auth-user {name} {}", quote(s)),
-                );
+                put("auth-user", format!("{name} {}", quote(s)));
             }
             if m.master_reboot_down_after_period != 0 {
                 put(
                     "master-reboot-down-after-period",
-                    format!(
-                        "sentinel master-reboot-down-after-period {name} {}",
-                        m.master_reboot_down_after_period
-                    ),
+                    format!("{name} {}", m.master_reboot_down_after_period),
                 );
             }
-            put(
-                "config-epoch",
-                format!("sentinel config-epoch {name} {}", m.config_epoch),
-            );
-            put(
-                "leader-epoch",
-                format!("sentinel leader-epoch {name} {}", m.leader_epoch),
-            );
+            put("config-epoch", format!("{name} {}", m.config_epoch));
+            put("leader-epoch", format!("{name} {}", m.leader_epoch));
             for r in m.replicas.values() {
                 // The promoted replica is the master's address from the switch on.
                 if Some((r.host.clone(), r.port)) == Some((host.clone(), port)) {
                     continue;
                 }
-                put(
-                    "known-replica",
-                    format!("sentinel known-replica {name} {} {}", r.host, r.port),
-                );
+                put("known-replica", format!("{name} {} {}", r.host, r.port));
             }
             for s in m.sentinels.values() {
                 if let Some(runid) = &s.runid {
                     put(
                         "known-sentinel",
-                        format!(
-                            "sentinel known-sentinel {name} {} {} {runid}",
-                            s.host, s.port
-                        ),
+                        format!("{name} {} {} {runid}", s.host, s.port),
                     );
                 }
             }
             for (from, to) in &m.renamed {
-                put(
-                    "rename-command",
-                    format!("sentinel rename-command {name} {from} {to}"),
-                );
+                put("rename-command", format!("{name} {from} {to}"));
             }
         }
-        put(
-            "current-epoch",
-            format!("sentinel current-epoch {}", self.current_epoch),
-        );
+        put("current-epoch", format!("{}", self.current_epoch));
         if let Some(ip) = &c.announce_ip {
-            put(
-                "announce-ip",
-                format!("sentinel announce-ip {}", quote_always(ip)),
-            );
+            put("announce-ip", format!("{}", quote_always(ip)));
         }
         if c.announce_port != 0 {
-            put(
-                "announce-port",
-                format!("sentinel announce-port {}", c.announce_port),
-            );
+            put("announce-port", format!("{}", c.announce_port));
         }
         if let Some(u) = &c.sentinel_user {
-            put(
-                "sentinel-user",
-                format!("sentinel sentinel-user {}", quote(u)),
-            );
+            put("sentinel-user", format!("{}", quote(u)));
         }
         if let Some(p) = &c.sentinel_pass {
-            put(
-                "sentinel-pass",
-                format!("sentinel sentinel-pass {}", quote(p)),
-            );
+            put("sentinel-pass", format!("{}", quote(p)));
         }
         v
     }

@@ -83,19 +83,14 @@ pub fn set_master(st: &mut State, host: &str, port: u16, failover_psync: bool) {
         }
     }
     st.repl.generation += 1;
-    st.repl.master = Some(MasterLink {
-        host: host.to_string(),
+    let offset = st.repl.offset;
+    st.repl.master = Some(MasterLink::new(
+        host,
         port,
-        state: LinkState::Connect,
-        generation: st.repl.generation,
-        last_io_ms: crate::clock::unix_ms(),
-        down_since_ms: None,
-        transfer: None,
-        read_offset: st.repl.offset,
-        stream_db: 0,
-        client_id: None,
+        st.repl.generation,
+        offset,
         failover_psync,
-    });
+    ));
     st.ks.replica_mode = true;
     crate::log::set_role(b'S');
     st.repl.link_wake.notify_one();

@@ -53,19 +53,13 @@ pub fn configure_at_start(st: &mut State) {
         return;
     };
     st.repl.generation += 1;
-    st.repl.master = Some(super::MasterLink {
-        host,
+    st.repl.master = Some(super::MasterLink::new(
+        &host,
         port,
-        state: LinkState::Connect,
-        generation: st.repl.generation,
-        last_io_ms: crate::clock::unix_ms(),
-        down_since_ms: None,
-        transfer: None,
-        read_offset: 0,
-        stream_db: 0,
-        client_id: None,
-        failover_psync: false,
-    });
+        st.repl.generation,
+        0,
+        false,
+    ));
     st.ks.replica_mode = true;
     crate::log::set_role(b'S');
 }

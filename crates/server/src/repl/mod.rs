@@ -151,6 +151,31 @@ pub struct MasterLink {
     pub failover_psync: bool,
 }
 
+impl MasterLink {
+    /// The link to `host:port` before it connects, for configuration `generation`.
+    pub fn new(
+        host: &str,
+        port: u16,
+        generation: u64,
+        read_offset: u64,
+        failover_psync: bool,
+    ) -> Self {
+        MasterLink {
+            host: host.to_string(),
+            port,
+            state: LinkState::Connect,
+            generation,
+            last_io_ms: crate::clock::unix_ms(),
+            down_since_ms: None,
+            transfer: None,
+            read_offset,
+            stream_db: 0,
+            client_id: None,
+            failover_psync,
+        }
+    }
+}
+
 /// Coordinated switch-over (FAILOVER) progress.
 #[derive(Debug, Clone)]
 pub struct Failover {
@@ -505,13 +530,7 @@ pub fn cron(st: &mut State, now_ms: i64) {
             r.handle.kill();
         }
     }
-    let max_lag = st.cfg.min_replicas_max_lag as i64 * 1000;
-    st.repl.good_replicas = st
-        .repl
-        .replicas
-        .values()
-        .filter(|r| r.state == ReplicaState::Online && now_ms - r.ack_time_ms <= max_lag)
-        .count();
+    refresh_good_replicas(st, now_ms);
     let ttl = st.cfg.repl_backlog_ttl as i64 * 1000;
     if ttl > 0
         && !st.repl.is_replica()
@@ -528,6 +547,17 @@ pub fn cron(st: &mut State, now_ms: i64) {
         );
     }
     cmd::failover_cron(st, now_ms);
+}
+
+/// Recounts the replicas within `min-replicas-max-lag` (`min_slaves_good_slaves`).
+pub fn refresh_good_replicas(st: &mut State, now_ms: i64) {
+    let max_lag = st.cfg.min_replicas_max_lag as i64 * 1000;
+    st.repl.good_replicas = st
+        .repl
+        .replicas
+        .values()
+        .filter(|r| r.state == ReplicaState::Online && now_ms - r.ack_time_ms <= max_lag)
+        .count();
 }
 
 /// After a batch of commands: WAITs that blocked ask every replica for an ACK at once (one

@@ -243,18 +243,8 @@ fn try_partial(ex: &mut Exec, name: &str, replid: &str, requested: i64, now: i64
         data.len()
     );
     become_replica(ex, None);
-    refresh_good_replicas(ex.st, now);
+    super::refresh_good_replicas(ex.st, now);
     true
-}
-
-fn refresh_good_replicas(st: &mut State, now_ms: i64) {
-    let max_lag = st.cfg.min_replicas_max_lag as i64 * 1000;
-    st.repl.good_replicas = st
-        .repl
-        .replicas
-        .values()
-        .filter(|r| r.state == ReplicaState::Online && now_ms - r.ack_time_ms <= max_lag)
-        .count();
 }
 
 /// Starts the snapshot for replicas waiting for one, once no other child runs: to their
@@ -498,7 +488,7 @@ pub async fn serve_replica<S>(
                 crate::notice!("Synchronization with replica {} succeeded", replica_name(r));
             }
         }
-        refresh_good_replicas(&mut st, now);
+        super::refresh_good_replicas(&mut st, now);
     }
     loop {
         if !wait_first_ack {
@@ -552,7 +542,7 @@ fn finish(shared: &Shared, id: u64) {
     let mut st = shared.state.lock();
     let now = crate::clock::unix_ms();
     super::replica_gone(&mut st, id, now);
-    refresh_good_replicas(&mut st, now);
+    super::refresh_good_replicas(&mut st, now);
 }
 
 /// The full-resync transfer; Some(true) when it went to the socket (the stream then waits for
