@@ -75,6 +75,13 @@ fn reject(
         st.stats.commands.entry(n).or_default().rejected_calls += 1;
     }
     count_error(st, msg);
+    if stats_name == Some("exec") && sess.multi.is_some() {
+        // A refused EXEC discards the transaction, as Redis's `execCommandAbort`.
+        crate::cmd::multi::discard_transaction(st, sess);
+        crate::cmd::multi::unwatch_all(st, sess);
+        out.error(&format!("EXECABORT Transaction discarded because of: {msg}"));
+        return;
+    }
     out.error(msg);
 }
 
@@ -523,6 +530,9 @@ pub struct Propagation {
     pub pending: Vec<(usize, Vec<Bytes>)>,
     /// Nesting of [`execute`] calls; the unit ends when it returns to zero.
     pub depth: u32,
+    /// Entries of `pending` (by index) that go only to the AOF (1) or only to replicas (2),
+    /// as a script's `redis.set_repl` asks; the others go to both.
+    pub only: Vec<(usize, u8)>,
 }
 
 /// Hands on the keyspace's own propagation (DELs of keys found expired).
@@ -542,17 +552,41 @@ fn feed_propagation(st: &mut State, db: usize, argv: Vec<Bytes>) {
     }
 }
 
+/// Propagates a command to replicas but not to the AOF (PUBLISH), as Redis's
+/// `PROPAGATE_REPL`.
+pub fn propagate_to_replicas(st: &mut State, db: usize, argv: &[Bytes]) {
+    if st.prop.depth > 0 {
+        st.prop.only.push((st.prop.pending.len(), 2));
+        st.prop.pending.push((db, argv.to_vec()));
+    } else {
+        st.stats.propagated_commands += 1;
+        crate::repl::feed(st, db, argv);
+    }
+}
+
 /// Emits the unit that just ended: more than one command goes out wrapped in MULTI/EXEC so
 /// the AOF and replicas apply it whole, as Redis 7.0 does.
 fn flush_propagation(st: &mut State) {
     let ops = std::mem::take(&mut st.prop.pending);
+    let only = std::mem::take(&mut st.prop.only);
     let wrap = ops.len() > 1;
     if wrap {
         emit(st, ops[0].0, &[Bytes::from_static(b"MULTI")]);
     }
     let last_db = ops.last().map(|(db, _)| *db);
-    for (db, argv) in ops {
-        emit(st, db, &argv);
+    for (i, (db, argv)) in ops.into_iter().enumerate() {
+        match only.iter().find(|(j, _)| *j == i) {
+            Some(&(_, mask)) => {
+                st.stats.propagated_commands += 1;
+                if mask & 1 != 0 {
+                    crate::aof::feed(st, db, &argv);
+                }
+                if mask & 2 != 0 {
+                    crate::repl::feed(st, db, &argv);
+                }
+            }
+            None => emit(st, db, &argv),
+        }
     }
     if let (true, Some(db)) = (wrap, last_db) {
         emit(st, db, &[Bytes::from_static(b"EXEC")]);

@@ -284,6 +284,9 @@ fn apply_config_changes(st: &mut State, changed: &[&str], in_exec: bool) -> Resu
             "appendfsync" => crate::aof::apply_fsync_policy(st),
             "loglevel" => crate::log::set_level(crate::log::level_for(st.cfg.loglevel)),
             "logfile" => crate::log::set_file(Some(st.cfg.logfile.clone())),
+            "min-replicas-to-write" | "min-replicas-max-lag" => {
+                crate::repl::refresh_good_replicas(st, crate::clock::unix_ms())
+            }
             "dir" => {
                 if let Err(e) = std::env::set_current_dir(&st.cfg.dir) {
                     crate::warning!("Can't chdir to '{}': {}", st.cfg.dir, e);

@@ -124,6 +124,8 @@ pub fn drop_all_subscriptions(st: &mut State, sess: &mut Session) {
 pub fn publish(ex: &mut Exec) {
     let n = crate::pubsub::publish(ex.st, &ex.argv[1], &ex.argv[2], ex.now_ms);
     ex.out.int(n as i64);
+    // Replicas deliver it to their own subscribers; the AOF never holds it.
+    crate::dispatch::propagate_to_replicas(ex.st, ex.sess.db, ex.argv);
 }
 
 /// PUBSUB CHANNELS [pattern]

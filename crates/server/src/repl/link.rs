@@ -27,15 +27,21 @@ pub async fn supervise(shared: Arc<Shared>) {
         match generation {
             None => wake.notified().await,
             Some(g) => {
-                run_link(&shared, g).await;
+                let lost_live_link = run_link(&shared, g).await;
                 let again = shared
                     .state
                     .lock()
                     .repl
                     .master
                     .as_ref()
-                    .is_some_and(|m| m.generation == g);
-                if again {
+                    .map(|m| (m.generation == g).then(|| (m.host.clone(), m.port)));
+                if let (true, Some(Some((host, port)))) = (lost_live_link, &again) {
+                    // A link that was streaming reconnects at once: waiting risks the
+                    // backlog moving past us.
+                    crate::notice!("Reconnecting to MASTER {host}:{port}");
+                    continue;
+                }
+                if again.flatten().is_some() {
                     tokio::select! {
                         _ = wake.notified() => {}
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -177,8 +183,9 @@ fn set_state(shared: &Shared, generation: u64, state: LinkState) -> bool {
     }
 }
 
-/// One connection attempt and, if it gets that far, the whole life of the link.
-async fn run_link(shared: &Arc<Shared>, generation: u64) {
+/// One connection attempt and, if it gets that far, the whole life of the link; true when a
+/// streaming link was lost.
+async fn run_link(shared: &Arc<Shared>, generation: u64) -> bool {
     let result = connect_and_sync(shared, generation).await;
     let mut st = shared.state.lock();
     let Some(m) = st
@@ -187,7 +194,7 @@ async fn run_link(shared: &Arc<Shared>, generation: u64) {
         .as_mut()
         .filter(|m| m.generation == generation)
     else {
-        return;
+        return false;
     };
     let was_connected = m.state == LinkState::Connected;
     let failover = m.failover_psync;
@@ -210,6 +217,7 @@ async fn run_link(shared: &Arc<Shared>, generation: u64) {
         }
         Err(Stop::Reconfigured) | Ok(()) => {}
     }
+    was_connected
 }
 
 async fn connect_and_sync(shared: &Arc<Shared>, generation: u64) -> LinkResult<()> {
