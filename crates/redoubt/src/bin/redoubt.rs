@@ -30,6 +30,9 @@ enum Cmd {
     },
     /// Show who is primary, each replica's link and lag, and what each sentinel says.
     Status(StatusArgs),
+    /// Break the running deployment and report what a client saw: kill-primary,
+    /// pause-primary, restart-primary, kill-replica, kill-sentinel.
+    Drill(DrillArgs),
     /// Run a server, exactly as redoubt-server does.
     #[command(disable_help_flag = true)]
     Server {
@@ -71,6 +74,22 @@ struct UpArgs {
     /// The directory with the reference config files.
     #[arg(long, default_value_os_t = reference_dir())]
     reference: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct DrillArgs {
+    /// kill-primary, pause-primary, restart-primary, kill-replica or kill-sentinel.
+    fault: String,
+    /// The deployment's directory (as given to `up`).
+    #[arg(long, default_value_os_t = default_dir())]
+    dir: PathBuf,
+    /// How long pause-primary stops the primary, and kill-replica/kill-sentinel keep the
+    /// victim down (ms).
+    #[arg(long, default_value_t = 15000)]
+    pause_ms: u64,
+    /// How long to wait for the deployment to settle after the fault (s).
+    #[arg(long, default_value_t = 120)]
+    settle_secs: u64,
 }
 
 #[derive(clap::Args)]
@@ -128,6 +147,7 @@ fn main() {
             }
         },
         Cmd::Status(a) => status_cmd(a),
+        Cmd::Drill(a) => drill_cmd(a),
     };
     std::process::exit(code);
 }
@@ -226,6 +246,38 @@ fn print_events(addr: &str) {
             return;
         }
         std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn drill_cmd(a: DrillArgs) -> i32 {
+    let Some(fault) = deploy::drill::Fault::parse(&a.fault) else {
+        eprintln!(
+            "unknown fault '{}': kill-primary, pause-primary, restart-primary, kill-replica, kill-sentinel",
+            a.fault
+        );
+        return 2;
+    };
+    let plan = match Plan::load(&a.dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    match deploy::drill::run(
+        &plan,
+        fault,
+        Duration::from_millis(a.pause_ms),
+        Duration::from_secs(a.settle_secs),
+    ) {
+        Ok(r) => {
+            print!("{}", r.render());
+            0
+        }
+        Err(e) => {
+            eprintln!("drill failed: {e}");
+            1
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! stop it again leaving nothing behind.
 
 pub mod client;
+pub mod drill;
 pub mod status;
 
 use std::io::Write;
@@ -235,28 +236,48 @@ impl Plan {
     pub fn launch(&self) -> Result<Running, String> {
         self.check_ports_free()?;
         self.write_configs()?;
+        self.save()?;
         let mut running = Running {
             children: Vec::new(),
             pidfile: self.dir.join(PIDFILE),
         };
         for n in self.nodes() {
-            let cmd = match n.role {
-                Role::Sentinel => &self.sentinel_cmd,
-                _ => &self.server_cmd,
-            };
-            let Some((program, lead)) = cmd.split_first() else {
-                return Err("no program to run".into());
-            };
-            let mut c = Command::new(program);
-            c.args(lead)
-                .arg(n.conf())
-                .current_dir(&n.dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(
-                    std::fs::File::create(n.dir.join("stderr.log"))
-                        .map_err(|e| format!("cannot create stderr.log: {e}"))?,
-                ));
+            match self.start_node(&n, true) {
+                Ok(child) => running.children.push((n, child)),
+                Err(e) => {
+                    running.stop();
+                    return Err(e);
+                }
+            }
+        }
+        running.write_pidfile();
+        Ok(running)
+    }
+
+    /// Starts one node's process in its directory; with `die_with_parent` it gets SIGTERM
+    /// when we exit.
+    pub fn start_node(&self, n: &Node, die_with_parent: bool) -> Result<Child, String> {
+        let cmd = match n.role {
+            Role::Sentinel => &self.sentinel_cmd,
+            _ => &self.server_cmd,
+        };
+        let Some((program, lead)) = cmd.split_first() else {
+            return Err("no program to run".into());
+        };
+        let mut c = Command::new(program);
+        c.args(lead)
+            .arg(n.conf())
+            .current_dir(&n.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(n.dir.join("stderr.log"))
+                    .map_err(|e| format!("cannot create stderr.log: {e}"))?,
+            ));
+        if die_with_parent {
             // SAFETY: prctl in the child between fork and exec only sets its death signal.
             unsafe {
                 use std::os::unix::process::CommandExt;
@@ -265,16 +286,61 @@ impl Plan {
                     Ok(())
                 });
             }
-            match c.spawn() {
-                Ok(child) => running.children.push((n, child)),
-                Err(e) => {
-                    running.stop();
-                    return Err(format!("cannot start {} ({program}): {e}", n.name));
-                }
-            }
         }
-        running.write_pidfile();
-        Ok(running)
+        c.spawn()
+            .map_err(|e| format!("cannot start {} ({program}): {e}", n.name))
+    }
+
+    /// Records the plan in its directory, so `drill` and `down` can act on the deployment.
+    pub fn save(&self) -> Result<(), String> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        let v = serde_json::json!({
+            "host": self.host, "base_port": self.base_port, "replicas": self.replicas,
+            "sentinels": self.sentinels, "sentinel_base": self.sentinel_base,
+            "server_cmd": self.server_cmd, "sentinel_cmd": self.sentinel_cmd,
+            "password": self.password, "master_name": self.master_name,
+            "reference": self.reference,
+        });
+        std::fs::write(self.dir.join(PLANFILE), v.to_string())
+            .map_err(|e| format!("cannot write the plan: {e}"))
+    }
+
+    /// The plan `up` recorded in `dir`.
+    pub fn load(dir: &Path) -> Result<Plan, String> {
+        let text = std::fs::read_to_string(dir.join(PLANFILE)).map_err(|_| {
+            format!(
+                "no deployment in {} (run `redoubt up` first)",
+                dir.display()
+            )
+        })?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let n = |k: &str| v[k].as_u64().unwrap_or_default();
+        let list = |k: &str| {
+            v[k].as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(Plan {
+            dir: dir.to_path_buf(),
+            host: s("host"),
+            base_port: n("base_port") as u16,
+            replicas: n("replicas") as usize,
+            sentinels: n("sentinels") as usize,
+            sentinel_base: n("sentinel_base") as u16,
+            server_cmd: list("server_cmd"),
+            sentinel_cmd: list("sentinel_cmd"),
+            password: s("password"),
+            master_name: s("master_name"),
+            down_after_ms: None,
+            failover_timeout_ms: None,
+            reference: PathBuf::from(s("reference")),
+        })
     }
 
     /// Waits until every replica's link is up and every sentinel sees every replica and every
@@ -330,6 +396,9 @@ impl Plan {
 
 /// The file in the deployment directory listing the processes `up` started.
 pub const PIDFILE: &str = "redoubt-up.pids";
+
+/// The file in the deployment directory describing its shape.
+pub const PLANFILE: &str = "redoubt-up.plan";
 
 /// The running processes of a deployment.
 pub struct Running {
@@ -422,6 +491,19 @@ pub fn down(dir: &Path) -> Result<usize, String> {
     }
     let _ = std::fs::remove_file(&file);
     Ok(signalled)
+}
+
+/// Records a node's new pid in the pidfile (a drill restarted it), so `down` stops it too.
+pub fn record_pid(dir: &Path, name: &str, pid: i32) {
+    let file = dir.join(PIDFILE);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| l.split_once(' ').is_none_or(|(n, _)| n != name))
+        .map(str::to_string)
+        .collect();
+    lines.push(format!("{name} {pid}"));
+    let _ = std::fs::write(&file, lines.join("\n") + "\n");
 }
 
 /// Reads a node's pid from the pidfile (drills act on processes by name).
