@@ -419,6 +419,8 @@ pub static COMMANDS: &[Command] = &[
     c!("flushall", -1, WRITE, NOKEY, "server", "1.0.0", Data(keys::flushall), "Remove all keys from all databases"),
     c!("object", -2, 0, "generic", "2.2.3", subs OBJECT_SUBCOMMANDS, "A container for object introspection commands"),
     c!("memory", -2, 0, "server", "4.0.0", subs MEMORY_SUBCOMMANDS, "A container for memory diagnostics commands"),
+    c!("sort", -2, WRITE | DENYOOM, K1, "generic", "1.0.0", Data(store::cmd::sort::sort), "Sort the elements in a list, set or sorted set"),
+    c!("sort_ro", -2, READONLY, K1, "generic", "7.0.0", Data(store::cmd::sort::sort_ro), "Sort the elements in a list, set or sorted set. Read-only variant of SORT."),
     // expiry
     c!("expire", -3, WRITE | FAST, K1, "generic", "1.0.0", Data(expire::expire), "Set a key's time to live in seconds"),
     c!("pexpire", -3, WRITE | FAST, K1, "generic", "2.6.0", Data(expire::pexpire), "Set a key's time to live in milliseconds"),

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod lcs;
 pub mod list;
 pub mod set;
+pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod zset;
