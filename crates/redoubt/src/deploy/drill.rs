@@ -218,8 +218,7 @@ fn signal(plan: &Plan, name: &str, sig: i32) -> Result<i32, String> {
 
 fn wait_gone(pid: i32, timeout: Duration) {
     let deadline = Instant::now() + timeout;
-    // SAFETY: signal 0 checks the process exists.
-    while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+    while super::running(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
 }

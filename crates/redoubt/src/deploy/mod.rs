@@ -467,10 +467,7 @@ pub fn down(dir: &Path) -> Result<usize, String> {
             Some((name.to_string(), pid.trim().parse().ok()?))
         })
         .collect();
-    let alive = |pid: i32| {
-        // SAFETY: signal 0 only checks that the process exists.
-        unsafe { libc::kill(pid, 0) == 0 }
-    };
+    let alive = running;
     let mut signalled = 0;
     for (_, pid) in &pids {
         if alive(*pid) {
@@ -491,6 +488,18 @@ pub fn down(dir: &Path) -> Result<usize, String> {
     }
     let _ = std::fs::remove_file(&file);
     Ok(signalled)
+}
+
+/// Whether process `pid` runs (a zombie, ended but not yet reaped, does not).
+pub fn running(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses, which may itself hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// Records a node's new pid in the pidfile (a drill restarted it), so `down` stops it too.
