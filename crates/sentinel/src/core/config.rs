@@ -500,23 +500,23 @@ impl Sentinel {
             v.push((format!("sentinel {key}"), format!("sentinel {key} {rest}")))
         };
         let c = &self.config;
-        put("myid", format!("{}", self.myid));
+        put("myid", self.myid.clone());
         if !c.deny_scripts_reconfig || c.seen.iter().any(|s| s == "deny-scripts-reconfig") {
             put(
                 "deny-scripts-reconfig",
-                format!("{}", if c.deny_scripts_reconfig { "yes" } else { "no" }),
+                if c.deny_scripts_reconfig { "yes" } else { "no" }.to_string(),
             );
         }
         if c.resolve_hostnames || c.seen.iter().any(|s| s == "resolve-hostnames") {
             put(
                 "resolve-hostnames",
-                format!("{}", if c.resolve_hostnames { "yes" } else { "no" }),
+                if c.resolve_hostnames { "yes" } else { "no" }.to_string(),
             );
         }
         if c.announce_hostnames || c.seen.iter().any(|s| s == "announce-hostnames") {
             put(
                 "announce-hostnames",
-                format!("{}", if c.announce_hostnames { "yes" } else { "no" }),
+                if c.announce_hostnames { "yes" } else { "no" }.to_string(),
             );
         }
         for (name, m) in &self.masters {
@@ -575,16 +575,16 @@ impl Sentinel {
         }
         put("current-epoch", format!("{}", self.current_epoch));
         if let Some(ip) = &c.announce_ip {
-            put("announce-ip", format!("{}", quote_always(ip)));
+            put("announce-ip", quote_always(ip));
         }
         if c.announce_port != 0 {
             put("announce-port", format!("{}", c.announce_port));
         }
         if let Some(u) = &c.sentinel_user {
-            put("sentinel-user", format!("{}", quote(u)));
+            put("sentinel-user", quote(u));
         }
         if let Some(p) = &c.sentinel_pass {
-            put("sentinel-pass", format!("{}", quote(p)));
+            put("sentinel-pass", quote(p));
         }
         v
     }
