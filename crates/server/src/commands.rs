@@ -4,6 +4,7 @@
 use crate::cmd::{admin, client, connection, multi, pubsub};
 use crate::dispatch::Exec;
 use crate::repl;
+use crate::script::{eval as script_eval, function as script_fn};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use store::cmd::{bits, expire, geo, hash, hll, keys, lcs, list, set, stream, string, zset};
@@ -55,6 +56,8 @@ pub mod flag {
     pub const NO_MULTI: u32 = 1 << 14;
     /// Allowed while a script is busy.
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// EVAL/FCALL: the script's declared flags decide write/denyoom/stale (not shown).
+    pub const SCRIPT: u32 = 1 << 16;
 
     /// Names in COMMAND INFO's order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -372,6 +375,15 @@ pub static COMMANDS: &[Command] = &[
     c!("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEY, "transactions", "2.0.0", Server(multi::discard), "Discard all commands issued after MULTI"),
     c!("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KALL, "transactions", "2.2.0", Server(multi::watch), "Watch the given keys to determine execution of the MULTI/EXEC block"),
     c!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEY, "transactions", "2.2.0", Server(multi::unwatch), "Forget about all watched keys"),
+    // scripting
+    c!("eval", -3, NOSCRIPT | STALE | SKIP_MONITOR | SCRIPT, NOKEY, "scripting", "2.6.0", Server(script_eval::eval), "Execute a Lua script server side"),
+    c!("evalsha", -3, NOSCRIPT | STALE | SKIP_MONITOR | SCRIPT, NOKEY, "scripting", "2.6.0", Server(script_eval::evalsha), "Execute a Lua script server side"),
+    c!("eval_ro", -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR | SCRIPT, NOKEY, "scripting", "7.0.0", Server(script_eval::eval_ro), "Execute a read-only Lua script server side"),
+    c!("evalsha_ro", -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR | SCRIPT, NOKEY, "scripting", "7.0.0", Server(script_eval::evalsha_ro), "Execute a read-only Lua script server side"),
+    c!("fcall", -3, NOSCRIPT | STALE | SKIP_MONITOR | SCRIPT, NOKEY, "scripting", "7.0.0", Server(script_fn::fcall), "Invoke a function"),
+    c!("fcall_ro", -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR | SCRIPT, NOKEY, "scripting", "7.0.0", Server(script_fn::fcall_ro), "Invoke a read-only function"),
+    c!("script", -2, 0, "scripting", "2.6.0", subs script_eval::SCRIPT_SUBCOMMANDS, "A container for Lua scripts management commands"),
+    c!("function", -2, 0, "scripting", "7.0.0", subs script_fn::FUNCTION_SUBCOMMANDS, "A container for function commands"),
     // server
     c!("info", -1, LOADING | STALE, NOKEY, "server", "1.0.0", Server(admin::info), "Get information and statistics about the server"),
     c!("config", -2, 0, "server", "2.0.0", subs admin::CONFIG_SUBCOMMANDS, "A container for server configuration commands"),

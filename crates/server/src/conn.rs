@@ -81,6 +81,10 @@ pub async fn serve<S>(shared: Arc<Shared>, mut stream: S, peer: Peer)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    // A script running past busy-reply-threshold holds the lock: answer -BUSY until it ends.
+    let Some(early) = crate::script::busy_gate(&shared, &mut stream).await else {
+        return;
+    };
     let Some((id, handle, authenticated)) = register(&shared, &peer) else {
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")
@@ -90,6 +94,7 @@ where
     let mut sess = Session::new(id, authenticated, handle.clone());
     let mut out = Out::default();
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    buf.extend_from_slice(&early);
     let mut parser = RequestParser::new();
     let mut pending: VecDeque<Vec<Bytes>> = VecDeque::new();
     let mut protocol_error: Option<ProtocolError> = None;
@@ -110,7 +115,25 @@ where
             let mut paused = false;
             let mut blocked = false;
             {
-                let mut st = shared.state.lock();
+                // While a script runs past busy-reply-threshold it keeps the lock: answer
+                // without it (-BUSY, SCRIPT KILL, SHUTDOWN NOSAVE).
+                let Some(mut st) = crate::script::lock_unless_busy(&shared) else {
+                    let close =
+                        crate::script::serve_busy(&shared, &mut sess, &mut pending, &mut out);
+                    if !out.is_empty() {
+                        if stream.write_all(&out.buf).await.is_err() {
+                            break 'conn;
+                        }
+                        out.buf.clear();
+                    }
+                    if close {
+                        break 'conn;
+                    }
+                    if !pending.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                    continue 'conn;
+                };
                 let now = crate::clock::unix_ms();
                 st.stats.net_input_bytes += std::mem::take(&mut unaccounted_input);
                 max_bulk_len = st.cfg.proto_max_bulk_len;
@@ -279,6 +302,7 @@ where
             }
         }
     }
+    crate::script::wait_not_busy(&shared).await;
     unregister(&shared, &mut sess);
     let _ = stream.shutdown().await;
 }
@@ -292,6 +316,7 @@ async fn wait_until_unblocked<S: AsyncRead + AsyncWrite + Unpin>(
     id: u64,
 ) -> bool {
     loop {
+        crate::script::wait_not_busy(shared).await;
         let deadline = {
             let st = shared.state.lock();
             match st.blocked.get(&id) {
@@ -321,6 +346,7 @@ async fn wait_until_unblocked<S: AsyncRead + AsyncWrite + Unpin>(
         if handle.is_killed() {
             return false;
         }
+        crate::script::wait_not_busy(shared).await;
         let mut st = shared.state.lock();
         if !st.blocked.contains_key(&id) {
             return true;

@@ -79,7 +79,9 @@ fn reject(
         // A refused EXEC discards the transaction, as Redis's `execCommandAbort`.
         crate::cmd::multi::discard_transaction(st, sess);
         crate::cmd::multi::unwatch_all(st, sess);
-        out.error(&format!("EXECABORT Transaction discarded because of: {msg}"));
+        out.error(&format!(
+            "EXECABORT Transaction discarded because of: {msg}"
+        ));
         return;
     }
     out.error(msg);
@@ -203,6 +205,12 @@ fn dispatch_checked(
         return Flow::Continue;
     };
     let name = static_name(parent, cmd);
+    // EVAL/FCALL of a script with declared flags: those decide write/denyoom/stale.
+    let flags = if cmd.has(flag::SCRIPT) {
+        crate::script::command_flags(st, cmd, argv)
+    } else {
+        cmd.flags
+    };
     if !sess.authenticated && !cmd.has(flag::NO_AUTH) && !sess.from_master {
         reject(st, sess, out, Some(name), "NOAUTH Authentication required.");
         return Flow::Continue;
@@ -222,7 +230,7 @@ fn dispatch_checked(
     // a replica never refuses its primary's writes over a disk error).
     if maxmemory > 0
         && !sess.from_master
-        && cmd.has(flag::DENYOOM)
+        && flags & flag::DENYOOM != 0
         && st.info.used_memory_sample > maxmemory
     {
         reject(
@@ -235,7 +243,7 @@ fn dispatch_checked(
         return Flow::Continue;
     }
     if !sess.from_master
-        && (cmd.has(flag::WRITE)
+        && (flags & flag::WRITE != 0
             || cmd.name == "ping"
             || (cmd.name == "exec" && queued_write(sess)))
     {
@@ -244,8 +252,8 @@ fn dispatch_checked(
             return Flow::Continue;
         }
     }
-    let is_write = cmd.has(flag::WRITE) || (cmd.name == "exec" && queued_write(sess));
-    if let Some(msg) = crate::repl::deny(st, sess.from_master, is_write, cmd.has(flag::STALE)) {
+    let is_write = flags & flag::WRITE != 0 || (cmd.name == "exec" && queued_write(sess));
+    if let Some(msg) = crate::repl::deny(st, sess.from_master, is_write, flags & flag::STALE != 0) {
         reject(st, sess, out, Some(name), msg);
         return Flow::Continue;
     }
@@ -569,28 +577,48 @@ pub fn propagate_to_replicas(st: &mut State, db: usize, argv: &[Bytes]) {
 fn flush_propagation(st: &mut State) {
     let ops = std::mem::take(&mut st.prop.pending);
     let only = std::mem::take(&mut st.prop.only);
-    let wrap = ops.len() > 1;
-    if wrap {
-        emit(st, ops[0].0, &[Bytes::from_static(b"MULTI")]);
+    if only.is_empty() {
+        let wrap = ops.len() > 1;
+        if wrap {
+            emit(st, ops[0].0, &[Bytes::from_static(b"MULTI")]);
+        }
+        let last_db = ops.last().map(|(db, _)| *db);
+        for (db, argv) in ops {
+            emit(st, db, &argv);
+        }
+        if let (true, Some(db)) = (wrap, last_db) {
+            emit(st, db, &[Bytes::from_static(b"EXEC")]);
+        }
+        return;
     }
-    let last_db = ops.last().map(|(db, _)| *db);
-    for (i, (db, argv)) in ops.into_iter().enumerate() {
-        match only.iter().find(|(j, _)| *j == i) {
-            Some(&(_, mask)) => {
-                st.stats.propagated_commands += 1;
-                if mask & 1 != 0 {
-                    crate::aof::feed(st, db, &argv);
-                }
-                if mask & 2 != 0 {
-                    crate::repl::feed(st, db, &argv);
-                }
+    // A script chose targets (redis.set_repl): each target gets its own commands, wrapped
+    // when it gets more than one.
+    let mask = |i: usize| only.iter().find(|(j, _)| *j == i).map_or(3, |&(_, m)| m);
+    for target in [1u8, 2] {
+        let mine: Vec<usize> = (0..ops.len()).filter(|&i| mask(i) & target != 0).collect();
+        let wrap = mine.len() > 1;
+        let send = |st: &mut State, db: usize, argv: &[Bytes]| {
+            if target == 1 {
+                crate::aof::feed(st, db, argv);
+            } else {
+                crate::repl::feed(st, db, argv);
             }
-            None => emit(st, db, &argv),
+        };
+        if wrap {
+            send(st, ops[mine[0]].0, &[Bytes::from_static(b"MULTI")]);
+        }
+        for &i in &mine {
+            send(st, ops[i].0, &ops[i].1);
+        }
+        if let (true, Some(&i)) = (wrap, mine.last()) {
+            send(st, ops[i].0, &[Bytes::from_static(b"EXEC")]);
         }
     }
-    if let (true, Some(db)) = (wrap, last_db) {
-        emit(st, db, &[Bytes::from_static(b"EXEC")]);
-    }
+    st.stats.propagated_commands += ops
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask(*i) != 0)
+        .count() as u64;
 }
 
 /// Hands one command to the AOF (and, once built, the replication stream).

@@ -591,20 +591,38 @@ fn memory(t: &mut Text, st: &mut State) {
         "total_system_memory_human",
         bytes_to_human(total_system_memory()),
     );
-    // No scripting engine yet: the figures of Redis's idle Lua VM and empty function library.
-    t.field("used_memory_lua", 32768);
-    t.field("used_memory_vm_eval", 32768);
-    t.field("used_memory_lua_human", "32.00K");
-    t.field("used_memory_scripts_eval", 0);
-    t.field("number_of_cached_scripts", 0);
-    t.field("number_of_functions", 0);
-    t.field("number_of_libraries", 0);
-    t.field("used_memory_vm_functions", 33792);
-    t.field("used_memory_vm_total", 66560);
-    t.field("used_memory_vm_total_human", "65.00K");
-    t.field("used_memory_functions", 200);
-    t.field("used_memory_scripts", 200);
-    t.field("used_memory_scripts_human", "200B");
+    // Scripting: an interpreter not created yet counts as Redis's idle one.
+    let sc = &st.scripting;
+    let vm_eval = match sc.eval_memory() {
+        0 => 32768,
+        n => n,
+    };
+    let vm_functions = match sc.functions_memory() {
+        0 => 33792,
+        n => n,
+    };
+    let (libraries, functions) = sc.function_counts();
+    let scripts_eval = sc.cached_scripts() * 168;
+    let functions_mem = 200 + libraries * 120 + functions * 100;
+    t.field("used_memory_lua", vm_eval);
+    t.field("used_memory_vm_eval", vm_eval);
+    t.field("used_memory_lua_human", bytes_to_human(vm_eval as u64));
+    t.field("used_memory_scripts_eval", scripts_eval);
+    t.field("number_of_cached_scripts", sc.cached_scripts());
+    t.field("number_of_functions", functions);
+    t.field("number_of_libraries", libraries);
+    t.field("used_memory_vm_functions", vm_functions);
+    t.field("used_memory_vm_total", vm_eval + vm_functions);
+    t.field(
+        "used_memory_vm_total_human",
+        bytes_to_human((vm_eval + vm_functions) as u64),
+    );
+    t.field("used_memory_functions", functions_mem);
+    t.field("used_memory_scripts", scripts_eval + functions_mem);
+    t.field(
+        "used_memory_scripts_human",
+        bytes_to_human((scripts_eval + functions_mem) as u64),
+    );
     t.field("maxmemory", max);
     t.field("maxmemory_human", bytes_to_human(max));
     t.field("maxmemory_policy", st.cfg.maxmemory_policy.as_str());

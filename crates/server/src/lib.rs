@@ -15,6 +15,7 @@ pub mod log;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
+pub mod script;
 pub mod slowlog;
 pub mod state;
 
@@ -79,6 +80,8 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
     log::set_level(log::level_for(cfg.loglevel));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Lua scripts recurse deeply in C (Redis runs them on an 8 MB main stack).
+        .thread_stack_size(8 << 20)
         .build()
     {
         Ok(rt) => rt,
@@ -261,8 +264,9 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
         tokio::task::spawn_blocking(move || load_dataset(cfg, writer, progress)).await
     };
     match loaded {
-        Ok(Some(loaded)) => {
+        Ok(Some(mut loaded)) => {
             let mut st = shared.state.lock();
+            script::function::adopt_loaded(&mut st, &mut loaded);
             st.ks = loaded.ks;
             st.persist.last_load_keys_loaded = loaded.persist.last_load_keys_loaded;
             st.persist.last_load_keys_expired = loaded.persist.last_load_keys_expired;
@@ -352,19 +356,21 @@ async fn run_with(cfg: config::Config, ready: Option<tokio::sync::oneshot::Sende
 }
 
 async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
+    let mut last_settings = (true, 0);
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (protected, keepalive) = {
-            let st = shared.state.lock();
-            (
+        // A busy script holds the lock: accept with the settings seen last.
+        if let Some(st) = script::lock_unless_busy(&shared) {
+            last_settings = (
                 st.cfg.protected_mode && st.cfg.requirepass.is_none(),
                 st.cfg.tcp_keepalive,
-            )
-        };
+            );
+        }
+        let (protected, keepalive) = last_settings;
         if keepalive > 0 {
             let sock = socket2_keepalive(&stream, keepalive);
             let _ = sock;
@@ -527,10 +533,13 @@ async fn next_signal(s: &mut Option<tokio::signal::unix::Signal>) {
 /// Background work, `hz` times a second: active expiry and timed housekeeping.
 async fn cron(shared: Arc<Shared>) {
     loop {
+        script::wait_not_busy(&shared).await;
         let hz = shared.state.lock().cfg.hz.clamp(1, 500);
         tokio::time::sleep(Duration::from_millis(1000 / hz as u64)).await;
         let budget = Duration::from_micros(1_000_000 / hz as u64 * 25 / 100);
         let started = std::time::Instant::now();
+        // The cron waits while a script is busy, as Redis's does.
+        script::wait_not_busy(&shared).await;
         let mut st = shared.state.lock();
         let now = clock::unix_ms();
         st.ks.now_ms = now;

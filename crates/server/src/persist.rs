@@ -175,6 +175,9 @@ pub fn write_snapshot(
         repl: st.repl.save_info(),
         aof_base,
     })?;
+    for code in st.scripting.library_codes() {
+        enc.write_function(&code)?;
+    }
     for (n, db) in st.ks.dbs.iter().enumerate() {
         if db.data.is_empty() {
             continue;
@@ -229,6 +232,7 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
         repl_offset: -1,
     };
     let progress = st.persist.load_progress.clone();
+    let mut functions: Vec<Vec<u8>> = Vec::new();
     let loaded_before = progress.as_ref().map_or(0, |p| {
         p.loaded_bytes.load(std::sync::atomic::Ordering::Relaxed)
     });
@@ -301,12 +305,15 @@ pub fn load_rdb_bytes(st: &mut State, bytes: &[u8]) -> Result<(usize, usize), St
                 let cap = bytes.len() as u64;
                 st.ks.expand_db(db, db_size.min(cap), expires_size.min(cap));
             }
+            rdb::Item::Function(code) => functions.push(code),
             _ => {}
         }
     }
     if !decoder.is_done() {
         return Err(describe(rdb::Error::Truncated));
     }
+    // The image's libraries replace the current ones (DEBUG RELOAD empties them first too).
+    crate::script::function::load_from_rdb(st, &functions)?;
     crate::notice!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.");
     st.persist.last_load_keys_loaded = loaded as u64;
     st.persist.last_load_keys_expired = expired;

@@ -115,6 +115,8 @@ pub struct State {
     /// Set while the dataset loads at start-up: commands without the `loading` flag get
     /// `-LOADING`.
     pub loading: Option<Arc<crate::persist::LoadProgress>>,
+    /// EVAL scripts, FUNCTION libraries and their interpreters.
+    pub scripting: crate::script::Scripting,
 }
 
 /// The state plus what tasks wait on.
@@ -125,6 +127,8 @@ pub struct Shared {
     pub shutdown: Notify,
     /// Woken when CLIENT PAUSE ends or is lifted.
     pub unpaused: Arc<Notify>,
+    /// The running script, seen without the lock (-BUSY, SCRIPT KILL).
+    pub script_watch: Arc<crate::script::Watch>,
 }
 
 /// A new random 40-hex-character run id.
@@ -166,6 +170,7 @@ impl State {
             aof: crate::aof::AofState::new(),
             prop: crate::dispatch::Propagation::default(),
             loading: None,
+            scripting: crate::script::Scripting::default(),
             cfg,
         };
         st.apply_config();
@@ -195,9 +200,11 @@ impl State {
 /// Wraps a state for sharing between tasks.
 pub fn shared(state: State) -> Arc<Shared> {
     let unpaused = state.unpaused.clone();
+    let script_watch = state.scripting.watch.clone();
     Arc::new(Shared {
         state: Mutex::new(state),
         shutdown: Notify::new(),
         unpaused,
+        script_watch,
     })
 }

@@ -482,6 +482,15 @@ fn write_base(st: &State, path: &Path, rdb: bool) -> io::Result<()> {
     } else {
         let mut w = io::BufWriter::new(file);
         let mut buf = Vec::with_capacity(64 * 1024);
+        // Function libraries first, as Redis's rewriteFunctions.
+        for code in st.scripting.library_codes() {
+            let load = [
+                Bytes::from_static(b"FUNCTION"),
+                Bytes::from_static(b"LOAD"),
+                code,
+            ];
+            writer::encode_command(&mut buf, &load);
+        }
         for (n, db) in st.ks.dbs.iter().enumerate() {
             if db.data.is_empty() {
                 continue;

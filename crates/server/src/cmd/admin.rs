@@ -132,6 +132,7 @@ pub fn feed_monitors(st: &mut State, sess: &Session, argv: &[Bytes], now_ms: i64
             format!("unix:{}", st.cfg.unixsocket.as_deref().unwrap_or(""))
         }
         Some(c) => c.addr.clone(),
+        None if sess.id == crate::script::CLIENT_ID => "lua".to_string(),
         None => String::new(),
     };
     let line = monitor_line(crate::clock::unix_us(), sess.db, &origin, argv);

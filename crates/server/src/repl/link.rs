@@ -568,6 +568,8 @@ async fn full_sync(
             st.ks.touch_all_in_db(db);
         }
         let old = std::mem::replace(&mut st.ks.dbs, std::mem::take(&mut fresh.ks.dbs));
+        // The snapshot's function libraries replace ours, as Redis's full sync does.
+        crate::script::function::adopt_loaded(&mut st, &mut fresh);
         st.ks.dirty += 1;
         st.persist.last_load_keys_loaded = fresh.persist.last_load_keys_loaded;
         st.persist.last_load_keys_expired = fresh.persist.last_load_keys_expired;
