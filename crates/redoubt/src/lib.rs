@@ -38,7 +38,16 @@ fn jemalloc_stats() -> Option<server::info::AllocatorStats> {
 }
 
 /// Runs redoubt-server with redis-server's command line; returns the exit status.
+/// `--sentinel` among the arguments runs a sentinel instead, as with redis-server.
 pub fn run_server(args: Vec<String>) -> i32 {
+    if args.iter().any(|a| a == "--sentinel") {
+        return run_sentinel(args);
+    }
     server::info::set_allocator_probe(jemalloc_stats);
     server::main_with_args(args)
+}
+
+/// Runs redoubt-sentinel with redis-sentinel's command line; returns the exit status.
+pub fn run_sentinel(args: Vec<String>) -> i32 {
+    sentinel::shell::main_with_args(args)
 }

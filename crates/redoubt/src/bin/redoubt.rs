@@ -40,6 +40,13 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run a sentinel, exactly as redoubt-sentinel does.
+    #[command(disable_help_flag = true)]
+    Sentinel {
+        /// redis-sentinel's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -135,6 +142,7 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Cmd::Server { args } => redoubt::run_server(args),
+        Cmd::Sentinel { args } => redoubt::run_sentinel(args),
         Cmd::Up(a) => up(a),
         Cmd::Down { dir } => match deploy::down(&dir) {
             Ok(n) => {

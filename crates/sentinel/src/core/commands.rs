@@ -301,7 +301,7 @@ impl Sentinel {
                     "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
                     "    Simulate a Sentinel crash.",
                     "HELP",
-                    "    Print this help.",
+                    "    Prints this help.",
                 ];
                 out.array(lines.len());
                 for l in lines {
@@ -600,10 +600,9 @@ impl Sentinel {
             self.out.push(Action::SaveConfig);
             out.ok();
         } else {
-            out.error(&format!(
-                "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
-                s(&argv[2])
-            ));
+            out.error(
+                "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
+            );
         }
     }
 
@@ -685,11 +684,19 @@ impl Sentinel {
         let mut j = 2;
         while j < argv.len() {
             let name = s(&argv[j]).to_ascii_lowercase();
-            let Some(v) = argv.get(j + 1).and_then(|v| int(v)).filter(|v| *v > 0) else {
+            let unknown = format!(
+                "ERR Unknown option or number of arguments for SENTINEL DEBUG '{}'",
+                s(&argv[j])
+            );
+            let Some(raw) = argv.get(j + 1) else {
+                out.error(&unknown);
+                return;
+            };
+            let Some(v) = int(raw).filter(|v| *v > 0) else {
                 out.error(&format!(
                     "ERR Invalid argument '{}' for SENTINEL DEBUG '{}'",
-                    argv.get(j + 1).map(|v| s(v)).unwrap_or_default(),
-                    name
+                    s(raw),
+                    s(&argv[j])
                 ));
                 return;
             };
@@ -709,7 +716,7 @@ impl Sentinel {
                 "script-max-runtime" => &mut t.script_max_runtime,
                 "script-retry-delay" => &mut t.script_retry_delay,
                 _ => {
-                    out.error(&format!("ERR Unknown option '{name}' for SENTINEL DEBUG"));
+                    out.error(&unknown);
                     return;
                 }
             };

@@ -52,7 +52,7 @@ impl Sentinel {
             m.failover_epoch = epoch;
             m.failover_start_time = now + jitter;
         }
-        self.event_plain(Level::Warning, "+new-epoch", epoch.to_string());
+        self.event_text(name, Level::Warning, "+new-epoch", epoch.to_string());
         self.event_master(name, Level::Warning, "+try-failover", "");
     }
 
@@ -68,7 +68,7 @@ impl Sentinel {
         if epoch > self.current_epoch {
             self.current_epoch = epoch;
             self.out.push(Action::SaveConfig);
-            self.event_plain(Level::Warning, "+new-epoch", epoch.to_string());
+            self.event_text(name, Level::Warning, "+new-epoch", epoch.to_string());
         }
         let current = self.current_epoch;
         let jitter = self.random(MAX_DESYNC);
@@ -83,7 +83,8 @@ impl Sentinel {
                 m.failover_start_time = now + jitter;
             }
             self.out.push(Action::SaveConfig);
-            self.event_plain(
+            self.event_text(
+                name,
                 Level::Warning,
                 "+vote-for-leader",
                 format!("{runid} {current}"),
@@ -467,7 +468,8 @@ impl Sentinel {
             None => (m.inst.host.clone(), m.inst.port),
         };
         let (old_host, old_port) = (self.announce_host(&m.inst.host), m.inst.port);
-        self.event_plain(
+        self.event_text(
+            name,
             Level::Warning,
             "+switch-master",
             format!(

@@ -189,6 +189,8 @@ pub struct Sentinel {
     pub simulate_failure: u32,
     /// A simulated failure fired: the process must exit now (as Redis's `exit(99)`).
     pub crashed: bool,
+    /// Our own `requirepass`, used towards other sentinels when no sentinel-pass is set.
+    pub requirepass: Option<String>,
     next_link: LinkId,
     rng: StdRng,
     /// Per link: which instance it belongs to (master name, instance key) and its kind.
@@ -242,6 +244,7 @@ impl Sentinel {
             port,
             simulate_failure: 0,
             crashed: false,
+            requirepass: None,
             next_link: 1,
             rng,
             links: BTreeMap::new(),

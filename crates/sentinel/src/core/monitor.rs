@@ -96,7 +96,25 @@ impl Sentinel {
         self.event_on(name, &Who::Master, level, kind, rest);
     }
 
-    /// An event with a plain message (`+new-epoch 3`).
+    /// An event with a plain message about a master (`+switch-master ...`): warnings also run
+    /// the master's notification script, as for any event tied to an instance.
+    pub(crate) fn event_text(&mut self, name: &str, level: Level, kind: &str, message: String) {
+        if level == Level::Warning {
+            if let Some(script) = self
+                .masters
+                .get(name)
+                .and_then(|m| m.notification_script.clone())
+            {
+                self.out.push(Action::RunScript {
+                    path: script,
+                    args: vec![kind.to_string(), message.clone()],
+                });
+            }
+        }
+        self.event_plain(level, kind, message);
+    }
+
+    /// An event with a plain message (`+tilt`).
     pub(crate) fn event_plain(&mut self, level: Level, kind: &str, message: String) {
         self.out.push(Action::Event(Event {
             level,
@@ -264,9 +282,13 @@ impl Sentinel {
     /// and replicas, sentinel-user/sentinel-pass for sentinels.
     fn auth_for(&self, name: &str, who: &Who) -> Option<Vec<Vec<u8>>> {
         let (user, pass) = match who {
+            // Without sentinel-pass, our own requirepass (Redis's legacy behaviour).
             Who::Sentinel(_) => (
                 self.config.sentinel_user.clone(),
-                self.config.sentinel_pass.clone(),
+                self.config
+                    .sentinel_pass
+                    .clone()
+                    .or_else(|| self.requirepass.clone()),
             ),
             _ => {
                 let m = self.masters.get(name)?;
@@ -684,7 +706,7 @@ impl Sentinel {
         if epoch > self.current_epoch {
             self.current_epoch = epoch;
             self.out.push(Action::SaveConfig);
-            self.event_plain(Level::Warning, "+new-epoch", epoch.to_string());
+            self.event_text(&name, Level::Warning, "+new-epoch", epoch.to_string());
         }
         let Some(m) = self.masters.get(&name) else {
             return;
@@ -702,7 +724,8 @@ impl Sentinel {
                     "+config-update-from",
                     "",
                 );
-                self.event_plain(
+                self.event_text(
+                    &name,
                     Level::Warning,
                     "+switch-master",
                     format!(
