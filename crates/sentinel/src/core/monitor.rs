@@ -255,6 +255,11 @@ impl Sentinel {
             return;
         };
         i.links.last_reconn_time = now;
+        // Redis pings as soon as it reconnects: a server that cannot be reached counts as
+        // unanswered from this attempt on, not from its last reply.
+        if need_cmd && i.links.act_ping_time == 0 {
+            i.links.act_ping_time = now;
+        }
         for (link, kind) in &opened {
             match kind {
                 LinkKind::Command => {
