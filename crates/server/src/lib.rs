@@ -128,7 +128,9 @@ async fn bind_all(cfg: &config::Config) -> std::io::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
-fn bind_reuse(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
+/// A listening TCP socket on `addr` with SO_REUSEADDR (and IPV6_V6ONLY for IPv6), as Redis
+/// binds.
+pub fn bind_reuse(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
     let host = addr.trim_start_matches('[');
     let host = host.split(']').next().unwrap_or(host);
     let sa: std::net::SocketAddr = match addr.parse() {

@@ -585,7 +585,8 @@ pub fn help(ex: &mut Exec) {
     help_reply(ex.out, "CLIENT", CLIENT_HELP);
 }
 
-const CLIENT_HELP: &[&str] = &[
+/// CLIENT HELP's lines.
+pub const CLIENT_HELP: &[&str] = &[
     "CACHING (YES|NO)",
     "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
     "GETREDIR",
