@@ -1294,3 +1294,87 @@ fn redis_rs_sentinel_client_keeps_writing_across_a_failover() {
         Some(format!("${}\r\n{last}\r\n", last.to_string().len()).into_bytes())
     );
 }
+
+#[test]
+fn state_file_keeps_the_config_file_untouched_and_survives_a_restart() {
+    use std::os::unix::fs::PermissionsExt;
+    let g = Group::start(false);
+    let body = format!(
+        "sentinel state-file sentinel.state\n{}",
+        monitor_lines(g.primary.port, 5000, 60000)
+    );
+    let mut s1 = Sentinel::start(Impl::Ours, &body);
+    let s2 = Sentinel::start(Impl::Ours, &body);
+    // Read-only (as root this does not stop writes: the bytes are checked below instead).
+    std::fs::set_permissions(&s1.conf, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let conf_before = std::fs::read(&s1.conf).unwrap();
+    assert!(!lossy(&conf_before).contains("sentinel myid"));
+    let state_path = s1.dir.join("sentinel.state");
+    let state_text = || std::fs::read_to_string(&state_path).unwrap_or_default();
+    wait_discovery(&[&s1, &s2]);
+    let myid = lossy(&s1.call(&["SENTINEL", "MYID"]));
+    let id = myid.lines().nth(1).unwrap_or("").to_string();
+    assert_eq!(id.len(), 40, "{myid}");
+    let state = wait_for(
+        10,
+        "known-* lines in the state file",
+        || format!("{}{}", state_text(), logs(&[&s1])),
+        || {
+            let t = state_text();
+            (t.matches("sentinel known-replica").count() == 2
+                && t.contains("sentinel known-sentinel"))
+            .then_some(t)
+        },
+    );
+    assert!(state.contains(&format!("sentinel myid {id}\n")), "{state}");
+    assert!(
+        state.contains(&format!(
+            "sentinel monitor {MASTER} 127.0.0.1 {} 2\n",
+            g.primary.port
+        )),
+        "{state}"
+    );
+    for r in &g.replicas {
+        assert!(
+            state.contains(&format!(
+                "sentinel known-replica {MASTER} 127.0.0.1 {}\n",
+                r.port
+            )),
+            "{state}"
+        );
+    }
+    // A run-time change goes to the state file too.
+    assert_eq!(
+        s1.call(&["SENTINEL", "SET", MASTER, "down-after-milliseconds", "4000"]),
+        b"+OK\r\n"
+    );
+    wait_for(
+        10,
+        "the new down-after in the state file",
+        state_text,
+        || {
+            state_text()
+                .contains(&format!("sentinel down-after-milliseconds {MASTER} 4000\n"))
+                .then_some(())
+        },
+    );
+    assert_eq!(std::fs::read(&s1.conf).unwrap(), conf_before);
+    let log = s1.log();
+    assert!(log.contains("Sentinel new state saved on disk"), "{log}");
+    assert!(!log.contains("not able to save"), "{log}");
+    let leftovers: Vec<_> = std::fs::read_dir(&s1.dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Restart: the state file is read after the config file and wins.
+    s1.restart();
+    assert_eq!(lossy(&s1.call(&["SENTINEL", "MYID"])), myid);
+    assert_eq!(s1.count("REPLICAS"), 2);
+    assert_eq!(s1.count("SENTINELS"), 1);
+    let master = parse(&s1.call(&["SENTINEL", "MASTER", MASTER]));
+    assert_eq!(field(&master, "down-after-milliseconds"), "4000");
+    assert_eq!(std::fs::read(&s1.conf).unwrap(), conf_before);
+    assert_eq!(state_text().matches("sentinel myid").count(), 1);
+}

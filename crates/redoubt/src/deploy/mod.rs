@@ -418,13 +418,35 @@ impl Running {
         }
     }
 
-    /// Stops every process: SIGTERM, then SIGKILL for any still there after 10 s.
+    /// Stops every process: SIGTERM, then SIGKILL for any still there after 10 s. Nodes a
+    /// drill restarted are not our children; the pidfile names them.
     pub fn stop(&mut self) {
         for (_, c) in &self.children {
             // SAFETY: signalling our own child.
             unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
         }
+        let ours: Vec<i32> = self.children.iter().map(|(_, c)| c.id() as i32).collect();
+        let adopted: Vec<i32> = std::fs::read_to_string(&self.pidfile)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (name, pid) = l.split_once(' ')?;
+                let pid: i32 = pid.trim().parse().ok()?;
+                (name != "up" && !ours.contains(&pid) && running(pid)).then_some(pid)
+            })
+            .collect();
+        for pid in &adopted {
+            // SAFETY: signalling a node of this deployment that a drill started.
+            unsafe { libc::kill(*pid, libc::SIGTERM) };
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
+        while adopted.iter().any(|p| running(*p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for pid in adopted.iter().filter(|p| running(**p)) {
+            // SAFETY: as above, for what ignored SIGTERM.
+            unsafe { libc::kill(*pid, libc::SIGKILL) };
+        }
         for (_, c) in &mut self.children {
             loop {
                 if matches!(c.try_wait(), Ok(Some(_)) | Err(_)) {

@@ -152,6 +152,10 @@ pub struct Loaded {
     pub auth: Auth,
     /// The `sentinel ...` lines, applied.
     pub sentinel: SentinelConfig,
+    /// `sentinel state-file <path>` (Redoubt only; relative to the config file's directory):
+    /// the sentinel state is saved there instead of rewriting the config file, which may be
+    /// read-only, and read back after the config file at start-up (see [`load_state_file`]).
+    pub state_file: Option<String>,
 }
 
 /// Why the process must exit with status 1 before it starts.
@@ -268,6 +272,7 @@ pub fn load(file: &str, options: &[String]) -> Result<Loaded, LoadError> {
     let mut sentinel_lines: Vec<(usize, String, Vec<String>)> = Vec::new();
     let mut user_rules: Option<Vec<Vec<u8>>> = None;
     let mut port_given = false;
+    let mut state_file: Option<String> = None;
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
         let Some(argv) = words(line) else {
@@ -277,7 +282,19 @@ pub fn load(file: &str, options: &[String]) -> Result<Loaded, LoadError> {
         let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
         match name.as_str() {
             "sentinel" => {
-                if argv.len() > 1 {
+                if argv.len() > 1 && argv[1].eq_ignore_ascii_case(b"state-file") {
+                    if argv.len() != 3 || argv[2].is_empty() {
+                        return Err(LoadError::Stderr(fatal(
+                            i + 1,
+                            line,
+                            "Wrong number of arguments for state-file.",
+                        )));
+                    }
+                    state_file = Some(relative_to(
+                        &config_file,
+                        &String::from_utf8_lossy(&argv[2]),
+                    ));
+                } else if argv.len() > 1 {
                     let args = argv[1..]
                         .iter()
                         .map(|a| String::from_utf8_lossy(a).into_owned())
@@ -312,6 +329,9 @@ pub fn load(file: &str, options: &[String]) -> Result<Loaded, LoadError> {
                 .map_err(|e| LoadError::Stderr(fatal(*line_no, line, &e)))?;
         }
     }
+    if let Some(path) = &state_file {
+        load_state_file(path, &mut sentinel)?;
+    }
     let auth = match &user_rules {
         Some(rules) => Auth::from_rules(rules),
         None => Auth::from_requirepass(server_cfg.requirepass.as_deref()),
@@ -327,7 +347,94 @@ pub fn load(file: &str, options: &[String]) -> Result<Loaded, LoadError> {
         port,
         auth,
         sentinel,
+        state_file,
     })
+}
+
+/// `path` as an absolute path, a relative one being taken from the directory of the file
+/// `config_file` (an absolute path).
+fn relative_to(config_file: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    let dir = std::path::Path::new(config_file)
+        .parent()
+        .unwrap_or(std::path::Path::new("/"));
+    dir.join(path).to_string_lossy().into_owned()
+}
+
+/// Reads the state file at `path`, if there is one, over the config file's `sentinel` lines
+/// already in `sentinel`. It holds only `sentinel` lines (what [`Sentinel::state_lines`]
+/// gives), applied in the same three passes, and they win: the global options it names
+/// replace the config file's (the current epoch only grows), and every master it names is
+/// rebuilt from its lines alone, replacing the config file's settings and address for that
+/// master. Masters only the config file names are kept as it says (so a master added to the
+/// config file is monitored, and one removed at run time with SENTINEL REMOVE comes back if
+/// the config file still names it).
+///
+/// [`Sentinel::state_lines`]: crate::core::Sentinel::state_lines
+pub fn load_state_file(path: &str, sentinel: &mut SentinelConfig) -> Result<(), LoadError> {
+    let content = match std::fs::read(path) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(LoadError::Log(format!(
+                "Fatal error, can't open sentinel state file '{path}': {}",
+                strerror(&e)
+            )))
+        }
+    };
+    let text = String::from_utf8_lossy(&content).into_owned();
+    let bad = |line_no: usize, line: &str, err: &str| {
+        LoadError::Stderr(fatal(line_no, line, err).replace(
+            "Reading the configuration file",
+            &format!("Reading the sentinel state file {path}"),
+        ))
+    };
+    let mut lines: Vec<(usize, String, Vec<String>)> = Vec::new();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+        let Some(argv) = words(line) else {
+            continue;
+        };
+        if !argv[0].eq_ignore_ascii_case(b"sentinel") || argv.len() < 2 {
+            return Err(bad(
+                i + 1,
+                line,
+                "Only sentinel lines may be in the state file.",
+            ));
+        }
+        let args = argv[1..]
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        lines.push((i + 1, line.to_string(), args));
+    }
+    for pass in 1..=3 {
+        for (line_no, line, args) in &lines {
+            if load_pass(args) != pass {
+                continue;
+            }
+            if pass == 2 {
+                // A master named again: its state-file lines replace the config file's,
+                // in its place.
+                if let Some(pos) = sentinel
+                    .masters
+                    .iter()
+                    .position(|m| Some(&m.name) == args.get(1))
+                {
+                    sentinel.masters.remove(pos);
+                    sentinel.apply(args).map_err(|e| bad(*line_no, line, &e))?;
+                    if let Some(m) = sentinel.masters.pop() {
+                        sentinel.masters.insert(pos, m);
+                    }
+                    continue;
+                }
+            }
+            sentinel.apply(args).map_err(|e| bad(*line_no, line, &e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs the server's config loader on `content` (through an anonymous in-memory file).
@@ -527,6 +634,56 @@ mod tests {
         assert!(l.auth.check(b"default", b"secret"));
         let p = tmp_file("nopass", "user default on nopass ~* &* +@all\n");
         assert!(!load(&p, &[]).unwrap().auth.required());
+    }
+
+    #[test]
+    fn state_file_lines_win_over_the_config_file() {
+        let id = "0123456789012345678901234567890123456789";
+        let p = tmp_file(
+            "state",
+            "sentinel state-file state/s.state
+sentinel monitor m 127.0.0.1 7000 2
+             sentinel down-after-milliseconds m 1500
+sentinel monitor other 127.0.0.1 7100 1
+",
+        );
+        let state = std::path::Path::new(&p).parent().unwrap().join("state");
+        let _ = std::fs::remove_dir_all(&state);
+        // No state file yet: the config file alone.
+        let l = load(&p, &[]).unwrap();
+        assert_eq!(
+            l.state_file.as_deref(),
+            Some(state.join("s.state").to_str().unwrap())
+        );
+        assert_eq!(l.sentinel.masters[0].port, 7000);
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(
+            state.join("s.state"),
+            format!(
+                "# c\nsentinel myid {id}\nsentinel monitor m 127.0.0.1 7001 2\n\
+                 sentinel config-epoch m 3\nsentinel known-replica m 127.0.0.1 7000\n\
+                 sentinel current-epoch 3\n"
+            ),
+        )
+        .unwrap();
+        let l = load(&p, &[]).unwrap();
+        assert_eq!(l.sentinel.myid.as_deref(), Some(id));
+        assert_eq!(l.sentinel.current_epoch, 3);
+        let names: Vec<_> = l.sentinel.masters.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["m", "other"]);
+        let m = &l.sentinel.masters[0];
+        assert_eq!((m.port, m.config_epoch, m.down_after), (7001, 3, None));
+        assert_eq!(m.known_replicas, vec![("127.0.0.1".to_string(), 7000)]);
+        assert_eq!(l.sentinel.masters[1].port, 7100);
+        std::fs::write(state.join("s.state"), "port 5\n").unwrap();
+        match load(&p, &[]) {
+            Err(LoadError::Stderr(t)) => assert!(
+                t.contains("Reading the sentinel state file ") && t.contains("at line 1\n"),
+                "{t}"
+            ),
+            other => panic!("{:?}", other.err()),
+        }
+        let _ = std::fs::remove_dir_all(&state);
     }
 
     #[test]

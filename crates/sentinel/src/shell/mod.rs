@@ -59,6 +59,8 @@ pub struct Shell {
     pub stats: Stats,
     /// The config file (absolute path).
     pub config_file: String,
+    /// `sentinel state-file`: where the state is saved instead of the config file.
+    pub state_file: Option<String>,
     /// The default user.
     pub auth: load::Auth,
     /// Our TCP port.
@@ -141,8 +143,27 @@ impl Shell {
         }
     }
 
-    /// Rewrites the config file with the current state; false (and a warning) on failure.
+    /// Rewrites the config file with the current state (or writes the state file, with
+    /// `sentinel state-file`); false (and a warning) on failure.
     pub fn save_config(&mut self) -> bool {
+        if let Some(path) = &self.state_file {
+            let mut text = String::from(
+                "# Sentinel state, written by the sentinel (sentinel state-file): do not edit\n\
+                 # while it runs. Read after the config file; its lines win.\n",
+            );
+            for (_, line) in self.sentinel.state_lines() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            return match load::write_atomically(path, text.as_bytes()) {
+                Ok(()) => {
+                    self.save_failed = false;
+                    log(Level::Notice, "Sentinel new state saved on disk");
+                    true
+                }
+                Err(e) => self.save_failed_with(&e),
+            };
+        }
         let original = match std::fs::read(&self.config_file) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -317,7 +338,7 @@ fn bind_all(bind: &[String], port: u16, backlog: u32) -> std::io::Result<Vec<Tcp
         } else {
             format!("{host}:{port}")
         };
-        match bind_one(&sock_addr, backlog) {
+        match server::bind_reuse(&sock_addr, backlog) {
             Ok(l) => listeners.push(l),
             Err(e) if optional || host == "::" => {
                 log(
@@ -343,37 +364,6 @@ fn bind_all(bind: &[String], port: u16, backlog: u32) -> std::io::Result<Vec<Tcp
         }
     }
     Ok(listeners)
-}
-
-fn bind_one(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
-    let sa: std::net::SocketAddr = match addr.parse() {
-        Ok(sa) => sa,
-        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(addr)?
-            .next()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?,
-    };
-    let sock = if sa.is_ipv6() {
-        tokio::net::TcpSocket::new_v6()?
-    } else {
-        tokio::net::TcpSocket::new_v4()?
-    };
-    sock.set_reuseaddr(true)?;
-    if sa.is_ipv6() {
-        // SAFETY: plain setsockopt on a socket we own.
-        unsafe {
-            use std::os::fd::AsRawFd;
-            let on: libc::c_int = 1;
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::IPPROTO_IPV6,
-                libc::IPV6_V6ONLY,
-                &on as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
-    }
-    sock.bind(sa)?;
-    sock.listen(backlog.max(1))
 }
 
 /// A random 40-hex-character run id.
@@ -417,7 +407,22 @@ async fn run(l: load::Loaded) -> i32 {
         Level::Notice,
         &format!("Running mode=sentinel, port={port}."),
     );
-    if let Err(e) = load::check_writable(&l.config_file) {
+    if let Some(state) = &l.state_file {
+        // The config file is only read: the state file's directory must be writable (the
+        // file is replaced by a rename).
+        let dir = std::path::Path::new(state)
+            .parent()
+            .map(|d| d.to_string_lossy().into_owned())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "/".into());
+        if let Err(e) = load::check_writable(&dir) {
+            log(
+                Level::Warning,
+                &format!("Sentinel state file directory {dir} is not writable: {e}. Exiting..."),
+            );
+            return 1;
+        }
+    } else if let Err(e) = load::check_writable(&l.config_file) {
         log(
             Level::Warning,
             &format!(
@@ -443,6 +448,7 @@ async fn run(l: load::Loaded) -> i32 {
         next_client_id: 1,
         stats: Stats::default(),
         config_file: l.config_file.clone(),
+        state_file: l.state_file.clone(),
         auth: l.auth,
         port,
         run_id: new_run_id(),
