@@ -1378,3 +1378,63 @@ fn state_file_keeps_the_config_file_untouched_and_survives_a_restart() {
     assert_eq!(std::fs::read(&s1.conf).unwrap(), conf_before);
     assert_eq!(state_text().matches("sentinel myid").count(), 1);
 }
+
+/// Notification scripts show in INFO and SENTINEL PENDING-SCRIPTS while they run, with the
+/// fields a real sentinel gives.
+#[test]
+fn running_scripts_show_in_pending_scripts_and_info() {
+    let dir = scratch_dir("notify");
+    let script = dir.join("notify.sh");
+    std::fs::write(&script, "#!/bin/sh\nsleep 4\n").expect("write script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut shapes = Vec::new();
+    for kind in [Impl::Ours, Impl::Real] {
+        let body = format!(
+            "{}sentinel notification-script {MASTER} {}\n",
+            monitor_lines(free_port(), 60_000, 180_000),
+            script.display()
+        );
+        let s = Sentinel::start(kind, &body);
+        // +monitor at start is a warning about the master: it runs the script.
+        let entry = wait_for(
+            10,
+            "a running script",
+            || format!(" ({kind:?})"),
+            || {
+                let info = lossy(&try_call(s.port, &["INFO", "sentinel"])?);
+                if !info.contains("sentinel_running_scripts:1") {
+                    return None;
+                }
+                match parse(&try_call(s.port, &["SENTINEL", "PENDING-SCRIPTS"])?) {
+                    Frame::Array(items) if !items.is_empty() => Some(items[0].clone()),
+                    _ => None,
+                }
+            },
+        );
+        let p = pairs(&entry);
+        let names: Vec<&str> = p.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["argv", "flags", "pid", "run-time", "retry-num"],
+            "{kind:?}"
+        );
+        assert_eq!(field(&entry, "flags"), "running", "{kind:?}");
+        assert_ne!(field(&entry, "pid"), "0", "{kind:?}");
+        let argv = match &entry {
+            Frame::Array(items) => items[1].clone(),
+            _ => Frame::Null,
+        };
+        match argv {
+            Frame::Array(a) => {
+                assert_eq!(text(&a[0]), script.display().to_string());
+                assert_eq!(text(&a[1]), "+monitor");
+            }
+            other => panic!("{kind:?}: argv {other:?}"),
+        }
+        shapes.push(names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+    }
+    assert_eq!(shapes[0], shapes[1]);
+}

@@ -227,7 +227,42 @@ impl Sentinel {
             }
             "myid" => out.bulk(self.myid.as_bytes()),
             "info-cache" => self.info_cache(now, argv, out),
-            "pending-scripts" => out.array(0),
+            "pending-scripts" => {
+                out.array(self.scripts.len());
+                for j in &self.scripts {
+                    out.map(5);
+                    out.bulk(b"argv");
+                    out.array(j.argv.len());
+                    for a in &j.argv {
+                        out.bulk(a.as_bytes());
+                    }
+                    out.bulk(b"flags");
+                    out.bulk(if j.pid.is_some() {
+                        &b"running"[..]
+                    } else {
+                        &b"scheduled"[..]
+                    });
+                    out.bulk(b"pid");
+                    out.bulk(j.pid.unwrap_or(0).to_string().as_bytes());
+                    match j.pid {
+                        Some(_) => {
+                            out.bulk(b"run-time");
+                            out.bulk((now - j.time_ms).max(0).to_string().as_bytes());
+                        }
+                        None => {
+                            out.bulk(b"run-delay");
+                            let delay = if j.time_ms == 0 {
+                                0
+                            } else {
+                                (j.time_ms - now).max(0)
+                            };
+                            out.bulk(delay.to_string().as_bytes());
+                        }
+                    }
+                    out.bulk(b"retry-num");
+                    out.bulk(j.retry.to_string().as_bytes());
+                }
+            }
             "simulate-failure" => {
                 let mut flags = 0;
                 for a in &argv[2..] {
@@ -733,8 +768,12 @@ impl Sentinel {
         t.push_str(&format!("sentinel_tilt:{}\r\n", u8::from(self.in_tilt())));
         let since = self.tilt_since.map_or(-1, |s| (now - s) / 1000);
         t.push_str(&format!("sentinel_tilt_since_seconds:{since}\r\n"));
-        t.push_str("sentinel_running_scripts:0\r\n");
-        t.push_str("sentinel_scripts_queue_length:0\r\n");
+        let running = self.scripts.iter().filter(|j| j.pid.is_some()).count();
+        t.push_str(&format!("sentinel_running_scripts:{running}\r\n"));
+        t.push_str(&format!(
+            "sentinel_scripts_queue_length:{}\r\n",
+            self.scripts.len()
+        ));
         t.push_str(&format!(
             "sentinel_simulate_failure_flags:{}\r\n",
             self.simulate_failure

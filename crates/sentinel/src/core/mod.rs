@@ -116,6 +116,19 @@ pub enum Input {
     },
 }
 
+/// A notification or reconfig script as SENTINEL PENDING-SCRIPTS shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptView {
+    /// Its path and arguments.
+    pub argv: Vec<String>,
+    /// Running with this pid (0 while it starts); None while it waits.
+    pub pid: Option<u32>,
+    /// When it started running, or when it may start (unix ms; 0 = as soon as possible).
+    pub time_ms: i64,
+    /// Retries so far.
+    pub retry: u32,
+}
+
 /// Timing constants (SENTINEL DEBUG can change them).
 #[derive(Debug, Clone)]
 pub struct Timings {
@@ -191,6 +204,8 @@ pub struct Sentinel {
     pub crashed: bool,
     /// Our own `requirepass`, used towards other sentinels when no sentinel-pass is set.
     pub requirepass: Option<String>,
+    /// The scripts the shell runs or will run (INFO, SENTINEL PENDING-SCRIPTS).
+    pub scripts: Vec<ScriptView>,
     next_link: LinkId,
     rng: StdRng,
     /// Per link: which instance it belongs to (master name, instance key) and its kind.
@@ -245,6 +260,7 @@ impl Sentinel {
             simulate_failure: 0,
             crashed: false,
             requirepass: None,
+            scripts: Vec::new(),
             next_link: 1,
             rng,
             links: BTreeMap::new(),
