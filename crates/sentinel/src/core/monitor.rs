@@ -987,12 +987,16 @@ impl Sentinel {
         }
     }
 
-    /// The master is what we think it is and recently said so.
+    /// The master is what we think it is and recently said so. Stricter than Redis: it must
+    /// also have answered a PING within down-after-milliseconds, so a master that stopped
+    /// answering (and may be failed over by the others right now) is never defended by
+    /// turning a freshly promoted replica back into its replica before we notice.
     pub(crate) fn master_looks_sane(&self, now: i64, name: &str) -> bool {
         let m = &self.masters[name].inst;
         m.role_reported == Kind::Master
             && !m.flags.has(Flags::S_DOWN | Flags::O_DOWN)
             && now - m.info_refresh < self.timings.info_period * 2
+            && now - m.links.last_avail_time <= m.down_after
     }
 
     /// Sends the SLAVEOF transaction (MULTI, SLAVEOF, CONFIG REWRITE, CLIENT KILL TYPE normal,
@@ -1028,6 +1032,11 @@ impl Sentinel {
             if !self.send(name, who, argv, Pending::Ignore) {
                 return false;
             }
+        }
+        // Its role is about to change: ask INFO at the next tick rather than keep a view
+        // that may be ten seconds old.
+        if let Some(i) = self.inst_mut(name, who) {
+            i.info_refresh = 0;
         }
         true
     }
