@@ -260,27 +260,6 @@ const ACL_HELP: &[&str] = &[
     "    Return the current connection username.",
 ];
 
-const COMMAND_HELP: &[&str] = &[
-    "(no subcommand)",
-    "    Return details about all Redis commands.",
-    "COUNT",
-    "    Return the total number of commands in this Redis server.",
-    "LIST",
-    "    Return a list of all commands in this Redis server.",
-    "INFO [<command-name> ...]",
-    "    Return details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "DOCS [<command-name> ...]",
-    "    Return documentation details about multiple Redis commands.",
-    "    If no command names are given, documentation details for all",
-    "    commands are returned.",
-    "GETKEYS <full-command>",
-    "    Return the keys from a full Redis command.",
-    "GETKEYSANDFLAGS <full-command>",
-    "    Return the keys and the access flags from a full Redis command.",
-];
-
 /// Client types for CLIENT LIST TYPE / CLIENT KILL TYPE.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ClientType {
@@ -925,8 +904,8 @@ impl Shell {
             }
             b"cat" => {
                 if argv.len() == 2 {
-                    out.array(cmdtable::ACL_CATEGORIES.len());
-                    for c in cmdtable::ACL_CATEGORIES {
+                    out.array(server::cmd::admin::ACL_CATEGORIES.len());
+                    for c in server::cmd::admin::ACL_CATEGORIES {
                         out.bulk(c.as_bytes());
                     }
                     return;
@@ -935,7 +914,7 @@ impl Shell {
                     return out.error("ERR wrong number of arguments for 'acl|cat' command");
                 }
                 let cat = lossy(&argv[2]).to_ascii_lowercase();
-                if !cmdtable::ACL_CATEGORIES.contains(&cat.as_str()) {
+                if !server::cmd::admin::ACL_CATEGORIES.contains(&cat.as_str()) {
                     return out.error(&format!("ERR Unknown category '{}'", lossy(&argv[2])));
                 }
                 let names: Vec<String> = cmdtable::all()
@@ -1130,7 +1109,7 @@ fn command_cmd(argv: &[Bytes], out: &mut Out) {
             }
             Some(_) => out.error("ERR The command has no key arguments"),
         },
-        b"help" => help_reply(out, "COMMAND", COMMAND_HELP),
+        b"help" => help_reply(out, "COMMAND", server::cmd::admin::COMMAND_HELP),
         _ => out.error(&format!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
             lossy(&argv[1])

@@ -784,31 +784,6 @@ pub const COMMANDS: &[Cmd] = &[
     cmd!("unsubscribe", -1, ["pubsub", "noscript", "loading", "stale"], ["pubsub", "slow"], [], "pubsub", "2.0.0", "Stop listening for messages posted to the given channels", "O(N) where N is the number of clients already subscribed to a channel.", &[]),
 ];
 
-/// The ACL categories in Redis 7.0's order (ACL CAT).
-pub const ACL_CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
 /// The command called `name` (case-insensitive).
 pub fn lookup(name: &[u8]) -> Option<&'static Cmd> {
     COMMANDS

@@ -474,7 +474,8 @@ const FLAG_ORDER: &[(u32, &str)] = &[
 ];
 
 /// ACL categories in Redis's order.
-const ACL_CATEGORIES: &[&str] = &[
+/// The ACL categories in Redis 7.0's order (ACL CAT).
+pub const ACL_CATEGORIES: &[&str] = &[
     "keyspace",
     "read",
     "write",
@@ -2114,7 +2115,8 @@ const CONFIG_HELP: &[&str] = &[
     "REWRITE",
     "    Rewrite the configuration file.",
 ];
-const COMMAND_HELP: &[&str] = &[
+/// COMMAND HELP's lines.
+pub const COMMAND_HELP: &[&str] = &[
     "(no subcommand)",
     "    Return details about all Redis commands.",
     "COUNT",
