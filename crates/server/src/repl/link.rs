@@ -512,6 +512,11 @@ async fn full_sync(
     crate::notice!("MASTER <-> REPLICA sync: Loading DB in memory");
     let (cfg, progress) = {
         let mut st = shared.state.lock();
+        // Promoted meanwhile (FAILOVER, REPLICAOF NO ONE): a primary never loads a snapshot.
+        let current = st.repl.master.as_ref().map(|m| m.generation);
+        if current != Some(conn.generation) {
+            return Err(Stop::Reconfigured);
+        }
         let progress = Arc::new(crate::persist::LoadProgress {
             start_unix: crate::clock::unix_ms() / 1000,
             ..Default::default()
