@@ -1438,3 +1438,72 @@ fn running_scripts_show_in_pending_scripts_and_info() {
     }
     assert_eq!(shapes[0], shapes[1]);
 }
+
+/// `resolve-hostnames yes` with the primary monitored as `localhost`: with
+/// `announce-hostnames no` both implementations show the resolved address (replies, the
+/// `+monitor` event, hellos, the rewritten config), with `yes` the name.
+#[test]
+fn hostnames_are_announced_as_a_real_sentinel_does() {
+    let primary = start_server(false, &[]);
+    let p = primary.port;
+    for announce in ["no", "yes"] {
+        let shown = if announce == "yes" {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
+        let body = format!(
+            "sentinel resolve-hostnames yes\nsentinel announce-hostnames {announce}\n\
+             sentinel monitor {MASTER} localhost {p} 2\n\
+             sentinel down-after-milliseconds {MASTER} 5000\n"
+        );
+        let ours = Sentinel::start(Impl::Ours, &body);
+        let real = Sentinel::start(Impl::Real, &body);
+        let ctx = || logs(&[&ours, &real]);
+        let mut a = ours.raw();
+        let mut b = real.raw();
+        same_reply(
+            &mut a,
+            &mut b,
+            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER],
+        );
+        assert_eq!(
+            ours.master_addr(),
+            Some((shown.to_string(), p)),
+            "{}",
+            ctx()
+        );
+        for s in [&ours, &real] {
+            let m = parse(&s.call(&["SENTINEL", "MASTER", MASTER]));
+            assert_eq!(
+                field(&m, "ip"),
+                shown,
+                "{:?} SENTINEL MASTER{}",
+                s.kind,
+                ctx()
+            );
+            let line = format!("+monitor master {MASTER} {shown} {p} quorum 2");
+            wait_for(10, &line, ctx, || s.log().contains(&line).then_some(()));
+            let monitor = format!("sentinel monitor {MASTER} {shown} {p} 2");
+            wait_for(10, &monitor, ctx, || {
+                s.conf_text().contains(&monitor).then_some(())
+            });
+        }
+        // The hellos both sentinels publish name the primary the same way.
+        let ids: Vec<String> = [&ours, &real]
+            .iter()
+            .map(|s| text(&parse(&s.call(&["SENTINEL", "MYID"]))))
+            .collect();
+        let mut sub = Subscriber::psubscribe(p, "__sentinel__:hello");
+        let mut seen = [false, false];
+        wait_for(20, "a hello from each sentinel", ctx, || {
+            let hello = sub.wait_channel("__sentinel__:hello", 1)?;
+            let f: Vec<&str> = hello.split(',').collect();
+            if let Some(i) = ids.iter().position(|id| f.get(2) == Some(&id.as_str())) {
+                assert_eq!(f[5], shown, "hello {hello}{}", ctx());
+                seen[i] = true;
+            }
+            (seen == [true, true]).then_some(())
+        });
+    }
+}

@@ -129,6 +129,7 @@ impl World {
                             Input::Connected {
                                 link,
                                 local_ip: "127.0.0.1".into(),
+                                peer_ip: "127.0.0.1".into(),
                             }
                         } else {
                             Input::Disconnected { link }

@@ -360,7 +360,7 @@ impl Sentinel {
         let found = self
             .masters
             .iter()
-            .find(|(_, m)| m.inst.host.eq_ignore_ascii_case(&ip) && m.inst.port as i64 == port)
+            .find(|(_, m)| m.inst.port as i64 == port && self.same_host(&m.inst.host, &ip))
             .map(|(n, m)| (n.clone(), m.inst.flags.has(Flags::S_DOWN)));
         let down = !self.in_tilt() && found.as_ref().is_some_and(|(_, d)| *d);
         let mut leader = None;
@@ -427,7 +427,10 @@ impl Sentinel {
             out.error("ERR Quorum must be 1 or greater.");
             return;
         }
-        if !self.config.resolve_hostnames && !is_ip_literal(&host) {
+        // With resolve-hostnames the shell resolved the name just before: a name that never
+        // resolved is refused, as Redis does.
+        if !is_ip_literal(&host) && (!self.config.resolve_hostnames || self.ip_of(&host).is_none())
+        {
             out.error("ERR Invalid IP address or hostname specified");
             return;
         }
@@ -812,7 +815,7 @@ impl Sentinel {
             (i.host.clone(), i.port)
         };
         let name = if i.kind == Kind::Replica {
-            super::instance::replica_key(&host, port)
+            super::instance::replica_key(&self.announce_host(&host), port)
         } else {
             i.name.clone()
         };

@@ -521,7 +521,10 @@ impl Sentinel {
         }
         for (name, m) in &self.masters {
             let (host, port) = m.current_address();
-            put("monitor", format!("{name} {host} {port} {}", m.quorum));
+            put(
+                "monitor",
+                format!("{name} {} {port} {}", self.announce_host(&host), m.quorum),
+            );
             if m.inst.down_after != self.timings.default_down_after {
                 put(
                     "down-after-milliseconds",
@@ -556,16 +559,19 @@ impl Sentinel {
             put("leader-epoch", format!("{name} {}", m.leader_epoch));
             for r in m.replicas.values() {
                 // The promoted replica is the master's address from the switch on.
-                if Some((r.host.clone(), r.port)) == Some((host.clone(), port)) {
+                if r.port == port && self.same_host(&r.host, &host) {
                     continue;
                 }
-                put("known-replica", format!("{name} {} {}", r.host, r.port));
+                put(
+                    "known-replica",
+                    format!("{name} {} {}", self.announce_host(&r.host), r.port),
+                );
             }
             for s in m.sentinels.values() {
                 if let Some(runid) = &s.runid {
                     put(
                         "known-sentinel",
-                        format!("{name} {} {} {runid}", s.host, s.port),
+                        format!("{name} {} {} {runid}", self.announce_host(&s.host), s.port),
                     );
                 }
             }

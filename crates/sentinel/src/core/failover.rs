@@ -278,7 +278,9 @@ impl Sentinel {
             let Some(r) = self.inst(name, who) else {
                 return false;
             };
-            let (host, port) = (r.host.clone(), r.port);
+            // The primary knows its replicas by IP.
+            let host = self.ip_of(&r.host).unwrap_or_else(|| r.host.clone());
+            let port = r.port;
             let timeout = m.failover_timeout.to_string();
             self.log(
                 Level::Warning,
@@ -328,9 +330,9 @@ impl Sentinel {
                     name.to_string(),
                     "leader".into(),
                     "start".into(),
-                    m.inst.host.clone(),
+                    self.announce_host(&m.inst.host),
                     m.inst.port.to_string(),
-                    p.host.clone(),
+                    self.announce_host(&p.host),
                     p.port.to_string(),
                 ],
             });

@@ -10,12 +10,14 @@ pub mod commands;
 pub mod config;
 pub mod events;
 pub mod failover;
+mod hostnames;
 pub mod instance;
 mod monitor;
 
 pub use config::{MasterConfig, SentinelConfig};
 pub use events::{Event, Level};
 pub use instance::{Flags, Instance, Kind, Master};
+pub use monitor::HELLO_CHANNEL;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -86,12 +88,23 @@ pub enum Action {
 pub enum Input {
     /// The periodic timer (every 50–100 ms).
     Tick,
-    /// A link is connected; `local_ip` is our address on it (hello messages announce it).
+    /// A link is connected; `local_ip` is our address on it (hello messages announce it),
+    /// `peer_ip` the address the instance's host name resolved to for this connection.
     Connected {
         /// The link.
         link: LinkId,
         /// Our side's IP address on this connection.
         local_ip: String,
+        /// The peer's IP address on this connection.
+        peer_ip: String,
+    },
+    /// The shell resolved a host name (`ip`), or failed to (`None`: the last known address
+    /// is kept). Names in a client command are resolved before the command is handed over.
+    Resolved {
+        /// The name as it was given.
+        host: String,
+        /// Its IP address.
+        ip: Option<String>,
     },
     /// A link failed to connect or was closed by the peer.
     Disconnected {
@@ -210,6 +223,10 @@ pub struct Sentinel {
     rng: StdRng,
     /// Per link: which instance it belongs to (master name, instance key) and its kind.
     links: BTreeMap<LinkId, LinkOwner>,
+    /// Host names (lower case) and the IP address each last resolved to, as the shell
+    /// reported them: the announced address with `announce-hostnames no`, and how a name
+    /// and its IP are known to be the same instance.
+    resolved: BTreeMap<String, String>,
     /// Actions produced while handling the current input.
     out: Vec<Action>,
 }
@@ -264,6 +281,7 @@ impl Sentinel {
             next_link: 1,
             rng,
             links: BTreeMap::new(),
+            resolved: BTreeMap::new(),
             out: Vec::new(),
         };
         let masters = s.config.masters.clone();
@@ -299,7 +317,12 @@ impl Sentinel {
     pub fn handle(&mut self, now_ms: i64, input: Input) -> Vec<Action> {
         match input {
             Input::Tick => self.tick(now_ms),
-            Input::Connected { link, local_ip } => self.link_connected(now_ms, link, local_ip),
+            Input::Connected {
+                link,
+                local_ip,
+                peer_ip,
+            } => self.link_connected(now_ms, link, local_ip, &peer_ip),
+            Input::Resolved { host, ip } => self.note_resolved(&host, ip.as_deref()),
             Input::Disconnected { link } => self.link_lost(now_ms, link),
             Input::Reply { link, reply } => self.reply(now_ms, link, reply),
             Input::Message {

@@ -29,11 +29,6 @@ impl Sentinel {
         }
     }
 
-    /// How an address is shown: its host name with `announce-hostnames`, else as stored.
-    pub(crate) fn announce_host(&self, host: &str) -> String {
-        host.to_string()
-    }
-
     /// `%@`: the description of an instance in event messages.
     pub(crate) fn describe(&self, name: &str, who: &Who) -> String {
         let Some(m) = self.masters.get(name) else {
@@ -53,7 +48,7 @@ impl Sentinel {
                 };
                 format!(
                     "{kind} {} {} {} @ {} {} {}",
-                    i.name,
+                    self.shown_name(i),
                     self.announce_host(&i.host),
                     i.port,
                     name,
@@ -307,11 +302,15 @@ impl Sentinel {
         })
     }
 
-    pub(crate) fn link_connected(&mut self, now: i64, link: LinkId, local_ip: String) {
+    pub(crate) fn link_connected(&mut self, now: i64, link: LinkId, local_ip: String, peer: &str) {
         let Some(owner) = self.links.get(&link).cloned() else {
             return;
         };
         let (name, who) = (owner.master.clone(), owner.who.clone());
+        // The shell resolved the instance's name for this connection: that is its address now.
+        if let Some(host) = self.inst(&name, &who).map(|i| i.host.clone()) {
+            self.note_resolved(&host, Some(peer));
+        }
         let id8: String = self.myid.chars().take(8).collect();
         let auth = self.auth_for(&name, &who);
         let Some(i) = self.inst_mut(&name, &who) else {
@@ -635,7 +634,7 @@ impl Sentinel {
         let known = m
             .sentinels
             .get(&srunid)
-            .is_some_and(|s| s.host == sip && s.port == sport);
+            .is_some_and(|s| s.port == sport && self.same_host(&s.host, &sip));
         if !known {
             let removed = self.remove_sentinel_everywhere_in(&name, &srunid);
             if removed {
@@ -648,7 +647,7 @@ impl Sentinel {
             } else if let Some(other) = self.masters[&name]
                 .sentinels
                 .values()
-                .find(|s| s.host == sip && s.port == sport)
+                .find(|s| s.port == sport && self.same_host(&s.host, &sip))
                 .map(|s| s.name.clone())
             {
                 self.event_on(
@@ -721,7 +720,7 @@ impl Sentinel {
             if let Some(m) = self.masters.get_mut(&name) {
                 m.config_epoch = mepoch;
             }
-            if mport != old_port || !mhost.eq_ignore_ascii_case(&old_host) {
+            if mport != old_port || !self.same_host(&mhost, &old_host) {
                 self.event_on(
                     &name,
                     &Who::Sentinel(srunid.clone()),
@@ -750,9 +749,9 @@ impl Sentinel {
                             name.clone(),
                             "observer".into(),
                             "start".into(),
-                            old_host,
+                            self.announce_host(&old_host),
                             old_port.to_string(),
-                            mhost.clone(),
+                            self.announce_host(&mhost),
                             mport.to_string(),
                         ],
                     });
@@ -850,6 +849,9 @@ impl Sentinel {
             self.event_on(name, who, Level::Notice, "+reboot", "");
         }
         for (host, port) in new_replicas {
+            if self.find_replica(name, &host, port).is_some() {
+                continue;
+            }
             let added = self
                 .masters
                 .get_mut(name)
@@ -937,7 +939,7 @@ impl Sentinel {
             || !r
                 .slave_master_host
                 .as_deref()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&m.inst.host));
+                .is_some_and(|h| self.same_host(h, &m.inst.host));
         if wrong_master {
             let wait = m.failover_timeout;
             if !promoted
@@ -963,7 +965,7 @@ impl Sentinel {
                 r.slave_master_port == *p
                     && r.slave_master_host
                         .as_deref()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(h))
+                        .is_some_and(|x| self.same_host(x, h))
             });
             let link_up = r.slave_master_link_up;
             let sent = r.flags.has(Flags::RECONF_SENT);
@@ -1224,10 +1226,10 @@ impl Sentinel {
         let mut replicas: Vec<(String, u16)> = m
             .replicas
             .values()
-            .filter(|r| !(r.host.eq_ignore_ascii_case(host) && r.port == port))
+            .filter(|r| !(r.port == port && self.same_host(&r.host, host)))
             .map(|r| (r.host.clone(), r.port))
             .collect();
-        if !(m.inst.host.eq_ignore_ascii_case(host) && m.inst.port == port) {
+        if !(m.inst.port == port && self.same_host(&m.inst.host, host)) {
             replicas.push((m.inst.host.clone(), m.inst.port));
         }
         self.reset_master(now, name, false, false);
@@ -1238,6 +1240,9 @@ impl Sentinel {
             m.inst.s_down_since = 0;
         }
         for (h, p) in replicas {
+            if self.find_replica(name, &h, p).is_some() {
+                continue;
+            }
             let added = self
                 .masters
                 .get_mut(name)

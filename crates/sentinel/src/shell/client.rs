@@ -3,7 +3,7 @@
 
 use super::cmdtable::{self, Cmd};
 use super::{info, Shared, Shell};
-use crate::core::Level;
+use crate::core::{Level, HELLO_CHANNEL};
 use bytes::{Bytes, BytesMut};
 use resp::{Limits, Out, Protocol, RequestParser};
 use server::pubsub::{encode_push, PushPart};
@@ -368,6 +368,7 @@ impl Shell {
             _ => {
                 // SENTINEL, ROLE and PUBLISH: the core answers.
                 let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+                self.resolve_names_in(&args);
                 let start = out.len();
                 self.save_failed = false;
                 let actions = self.sentinel.command(now, &args, out);
@@ -382,6 +383,41 @@ impl Shell {
             c.proto = out.proto;
             c.qbuf = 0;
             c.argv_mem = 0;
+        }
+    }
+
+    /// With `resolve-hostnames yes`, resolves the host names a command names (SENTINEL
+    /// MONITOR, IS-MASTER-DOWN-BY-ADDR, a hello PUBLISHed to us) for the core, blocking as
+    /// Redis does.
+    fn resolve_names_in(&mut self, args: &[Vec<u8>]) {
+        if !self.sentinel.config.resolve_hostnames || args.len() < 3 {
+            return;
+        }
+        let lower = |a: &[u8]| String::from_utf8_lossy(a).to_ascii_lowercase();
+        let mut names: Vec<String> = Vec::new();
+        match (lower(&args[0]).as_str(), lower(&args[1]).as_str()) {
+            ("sentinel", "monitor") if args.len() == 6 => {
+                names.push(String::from_utf8_lossy(&args[3]).into_owned());
+            }
+            ("sentinel", "is-master-down-by-addr") if args.len() == 6 => {
+                names.push(String::from_utf8_lossy(&args[2]).into_owned());
+            }
+            ("publish", _) if args.len() == 3 && args[1] == HELLO_CHANNEL.as_bytes() => {
+                let text = String::from_utf8_lossy(&args[2]).into_owned();
+                let t: Vec<&str> = text.split(',').collect();
+                if t.len() == 8 {
+                    names.push(t[0].to_string());
+                    names.push(t[5].to_string());
+                }
+            }
+            _ => {}
+        }
+        for host in names {
+            if host.is_empty() || crate::core::config::is_ip_literal(&host) {
+                continue;
+            }
+            let ip = super::link::resolve_now(&host);
+            self.sentinel.note_resolved(&host, ip.as_deref());
         }
     }
 

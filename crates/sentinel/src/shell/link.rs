@@ -2,7 +2,7 @@
 //! at every attempt), write commands, parse replies and hand them to the core in order.
 
 use super::{Shared, Shell};
-use crate::core::{Input, LinkId, LinkKind};
+use crate::core::{Input, LinkId, LinkKind, HELLO_CHANNEL};
 use resp::Frame;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,18 +63,65 @@ async fn connect(host: &str, port: u16) -> std::io::Result<TcpStream> {
     Err(last)
 }
 
-/// The IP of our side of a connection, IPv4-mapped addresses shown as IPv4.
+/// An IP as Redis prints it: IPv4-mapped addresses shown as IPv4.
+pub fn ip_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        ip => ip.to_string(),
+    }
+}
+
+/// The IP of our side of a connection.
 fn local_ip(s: &TcpStream) -> String {
     match s.local_addr() {
-        Ok(a) => match a.ip() {
-            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => v4.to_string(),
-                None => v6.to_string(),
-            },
-            ip => ip.to_string(),
-        },
+        Ok(a) => ip_text(a.ip()),
         Err(_) => "127.0.0.1".into(),
     }
+}
+
+/// The IP of the other side of a connection: what its host name resolved to this time.
+fn peer_ip(s: &TcpStream, host: &str) -> String {
+    match s.peer_addr() {
+        Ok(a) => ip_text(a.ip()),
+        Err(_) => host.to_string(),
+    }
+}
+
+/// Resolves `host` with the system resolver, blocking (as Redis does for the names in the
+/// config file and in commands): its first address, or None.
+pub fn resolve_now(host: &str) -> Option<String> {
+    use std::net::ToSocketAddrs;
+    (host, 0u16)
+        .to_socket_addrs()
+        .ok()?
+        .next()
+        .map(|a| ip_text(a.ip()))
+}
+
+/// Resolves `host` without blocking the runtime: its first address, or None.
+async fn resolve(host: &str) -> Option<String> {
+    let lookup = tokio::net::lookup_host((host, 0u16));
+    match tokio::time::timeout(CONNECT_TIMEOUT, lookup).await {
+        Ok(Ok(mut addrs)) => addrs.next().map(|a| ip_text(a.ip())),
+        _ => None,
+    }
+}
+
+/// The names (not IP literals) a hello mentions: the sentinel's and the master's addresses.
+fn hello_names(payload: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(payload);
+    let t: Vec<&str> = text.split(',').collect();
+    if t.len() != 8 {
+        return Vec::new();
+    }
+    [t[0], t[5]]
+        .into_iter()
+        .filter(|h| !h.is_empty() && !crate::core::config::is_ip_literal(h))
+        .map(|h| h.to_string())
+        .collect()
 }
 
 /// Feeds `inputs` to the core if link `id` is still open; false once it was closed.
@@ -146,6 +193,7 @@ async fn run(
         vec![Input::Connected {
             link: id,
             local_ip: ip,
+            peer_ip: peer_ip(&stream, &host),
         }],
     ) {
         return;
@@ -168,7 +216,25 @@ async fn run(
                     match resp::parse_frame(&buf[used..]) {
                         Ok(Some((frame, len))) => {
                             used += len;
-                            inputs.push(classify(id, kind, frame));
+                            let input = classify(id, kind, frame);
+                            // A hello naming hosts: resolve them first, so the core
+                            // compares and shows them by address.
+                            if let Input::Message { channel, payload, .. } = &input {
+                                let names = if channel == HELLO_CHANNEL.as_bytes() {
+                                    hello_names(payload)
+                                } else {
+                                    Vec::new()
+                                };
+                                if !names.is_empty()
+                                    && shared.lock().sentinel.config.resolve_hostnames
+                                {
+                                    for h in names {
+                                        let ip = resolve(&h).await;
+                                        inputs.push(Input::Resolved { host: h, ip });
+                                    }
+                                }
+                            }
+                            inputs.push(input);
                         }
                         Ok(None) => break,
                         Err(_) => {

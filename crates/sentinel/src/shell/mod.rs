@@ -434,6 +434,20 @@ async fn run(l: load::Loaded) -> i32 {
     }
     let now = server::clock::unix_ms();
     let mut sentinel = Sentinel::new(l.sentinel, port, rand::random(), now);
+    if sentinel.config.resolve_hostnames {
+        // As Redis resolves the names of the config file when it loads it: the addresses
+        // are shown from the start (the +monitor events, the first rewrite).
+        for host in sentinel.hosts_to_resolve() {
+            let ip = link::resolve_now(&host);
+            if ip.is_none() {
+                log(
+                    Level::Warning,
+                    &format!("Failed to resolve hostname '{host}'"),
+                );
+            }
+            sentinel.note_resolved(&host, ip.as_deref());
+        }
+    }
     sentinel.requirepass = l
         .server
         .requirepass
