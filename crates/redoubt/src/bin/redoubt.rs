@@ -22,7 +22,7 @@ struct Cli {
 enum Cmd {
     /// Start the reference deployment (primary, replicas, sentinels) and print its events.
     Up(UpArgs),
-    /// Stop what `up` started.
+    /// Stop what `up` started (and heal any network cut a killed drill left behind).
     Down {
         /// The deployment's directory.
         #[arg(long, default_value_os_t = default_dir())]
@@ -31,7 +31,7 @@ enum Cmd {
     /// Show who is primary, each replica's link and lag, and what each sentinel says.
     Status(StatusArgs),
     /// Break the running deployment and report what a client saw: kill-primary,
-    /// pause-primary, restart-primary, kill-replica, kill-sentinel.
+    /// pause-primary, restart-primary, kill-replica, kill-sentinel, partition-primary.
     Drill(DrillArgs),
     /// Run a server, exactly as redoubt-server does.
     #[command(disable_help_flag = true)]
@@ -85,13 +85,14 @@ struct UpArgs {
 
 #[derive(clap::Args)]
 struct DrillArgs {
-    /// kill-primary, pause-primary, restart-primary, kill-replica or kill-sentinel.
+    /// kill-primary, pause-primary, restart-primary, kill-replica, kill-sentinel or
+    /// partition-primary (cuts the primary off with nftables: needs root or CAP_NET_ADMIN).
     fault: String,
     /// The deployment's directory (as given to `up`).
     #[arg(long, default_value_os_t = default_dir())]
     dir: PathBuf,
-    /// How long pause-primary stops the primary, and kill-replica/kill-sentinel keep the
-    /// victim down (ms).
+    /// How long pause-primary stops the primary, kill-replica/kill-sentinel keep the
+    /// victim down, and partition-primary keeps the primary cut off (ms).
     #[arg(long, default_value_t = 15000)]
     pause_ms: u64,
     /// How long to wait for the deployment to settle after the fault (s).
@@ -147,7 +148,7 @@ fn main() {
         Cmd::Down { dir } => match deploy::down(&dir) {
             Ok(n) => {
                 println!("stopped {n} processes from {}", dir.display());
-                0
+                heal_leftover_cuts()
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -257,14 +258,43 @@ fn print_events(addr: &str) {
     }
 }
 
+/// Removes the firewall tables of drills that were killed before they could heal their cut.
+fn heal_leftover_cuts() -> i32 {
+    match deploy::firewall::remove_leftovers() {
+        Ok(tables) => {
+            for t in tables {
+                println!("removed the leftover partition (nftables table {t})");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("cannot remove a leftover partition: {e}");
+            1
+        }
+    }
+}
+
+extern "C" fn on_drill_signal(_: libc::c_int) {
+    deploy::drill::INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
 fn drill_cmd(a: DrillArgs) -> i32 {
     let Some(fault) = deploy::drill::Fault::parse(&a.fault) else {
         eprintln!(
-            "unknown fault '{}': kill-primary, pause-primary, restart-primary, kill-replica, kill-sentinel",
-            a.fault
+            "unknown fault '{}': {}",
+            a.fault,
+            deploy::drill::Fault::NAMES
         );
         return 2;
     };
+    // Ctrl-C ends the drill early, but only once it undid its fault (resumed a paused
+    // primary, healed a partition).
+    // SAFETY: installing a handler that only stores to an atomic.
+    unsafe {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::signal(sig, on_drill_signal as *const () as libc::sighandler_t);
+        }
+    }
     let plan = match Plan::load(&a.dir) {
         Ok(p) => p,
         Err(e) => {

@@ -4,10 +4,16 @@
 //! primary came back as a replica.
 
 use super::client::{info_field, text, Client};
+use super::firewall;
 use super::{Plan, Role};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// Set (by a signal handler) to end a drill early; it still undoes its fault on the way out.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// The faults a drill can inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +28,16 @@ pub enum Fault {
     KillReplica,
     /// SIGKILL a sentinel, then start it again.
     KillSentinel,
+    /// Cut the primary off from the replicas, the sentinels and new clients for a while, but
+    /// not from the drill's writer, which keeps its open connection (split brain).
+    PartitionPrimary,
 }
 
 impl Fault {
+    /// Every fault's name, for messages.
+    pub const NAMES: &'static str = "kill-primary, pause-primary, restart-primary, \
+                                     kill-replica, kill-sentinel, partition-primary";
+
     /// Parses a fault's name as the command line gives it.
     pub fn parse(s: &str) -> Option<Fault> {
         Some(match s {
@@ -33,8 +46,13 @@ impl Fault {
             "restart-primary" => Fault::RestartPrimary,
             "kill-replica" => Fault::KillReplica,
             "kill-sentinel" => Fault::KillSentinel,
+            "partition-primary" => Fault::PartitionPrimary,
             _ => return None,
         })
+    }
+
+    fn touches_primary(self) -> bool {
+        !matches!(self, Fault::KillReplica | Fault::KillSentinel)
     }
 }
 
@@ -49,6 +67,8 @@ pub struct Report {
     pub timeline: Vec<(i64, String, String, String)>,
     /// The longest time without a successful write around the fault (ms).
     pub unavailable_ms: i64,
+    /// The same, counting only the writes the new primary kept (ms).
+    pub unavailable_kept_ms: i64,
     /// Writes the client saw acknowledged.
     pub acked: usize,
     /// Acknowledged writes missing from the new primary afterwards.
@@ -58,6 +78,21 @@ pub struct Report {
     pub old_primary_rejoined: Option<bool>,
     /// Writes that failed, by reason.
     pub errors: Vec<(String, usize)>,
+    /// partition-primary: what the old primary acknowledged once cut off.
+    pub split: Option<Split>,
+}
+
+/// The old primary's side of a partition.
+#[derive(Debug, Clone, Default)]
+pub struct Split {
+    /// How long the partition lasted (ms).
+    pub partition_ms: i64,
+    /// Writes the old primary acknowledged while cut off.
+    pub acked_during: usize,
+    /// Writes it acknowledged after the partition healed, until it was made a replica.
+    pub acked_after: usize,
+    /// How many of these the new primary lacks.
+    pub lost: usize,
 }
 
 fn sentinels_of(plan: &Plan) -> Vec<u16> {
@@ -104,22 +139,42 @@ fn settled_on(plan: &Plan, addr: &(String, u16)) -> bool {
     .is_ok_and(|i| info_field(&i, "role").as_deref() == Some("master"))
 }
 
+#[derive(Default)]
 struct Shared {
     stop: AtomicBool,
-    acked: Mutex<Vec<(u64, Instant)>>,
+    /// Acknowledged writes: (sequence number, when, the port of the server that acked it).
+    acked: Mutex<Vec<(u64, Instant, u16)>>,
     errors: Mutex<Vec<String>>,
     events: Mutex<Vec<(Instant, String, String, String)>>,
+    /// The writer's connection: (server port, its own local port).
+    conn: Mutex<Option<(u16, u16)>>,
+}
+
+/// Our end's port of a connection, as the server saw it (CLIENT INFO's `addr`).
+fn local_port(c: &mut Client) -> Option<u16> {
+    let info = c.call_text(&["CLIENT", "INFO"]).ok()?;
+    let addr = info
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("addr="))?;
+    addr.rsplit_once(':')?.1.parse().ok()
 }
 
 /// The writer: SET drill:<n> through whatever primary the sentinels name, rediscovering it
 /// after any error.
 fn writer(plan: Plan, shared: Arc<Shared>) {
     let mut seq = 0u64;
-    let mut conn: Option<Client> = None;
+    let mut conn: Option<(Client, u16)> = None;
     while !shared.stop.load(Ordering::SeqCst) {
         if conn.is_none() {
+            *shared.conn.lock().unwrap_or_else(|e| e.into_inner()) = None;
             conn = discover(&plan).and_then(|(h, p)| {
-                Client::connect(&h, p, Some(&plan.password), Duration::from_millis(200)).ok()
+                let mut c =
+                    Client::connect(&h, p, Some(&plan.password), Duration::from_millis(200))
+                        .ok()?;
+                if let Some(local) = local_port(&mut c) {
+                    *shared.conn.lock().unwrap_or_else(|e| e.into_inner()) = Some((p, local));
+                }
+                Some((c, p))
             });
             if conn.is_none() {
                 shared
@@ -134,16 +189,18 @@ fn writer(plan: Plan, shared: Arc<Shared>) {
         seq += 1;
         let key = format!("drill:{seq}");
         let value = seq.to_string();
-        let r = conn.as_mut().map(|c| c.call(&["SET", &key, &value]));
+        let r = conn
+            .as_mut()
+            .map(|(c, port)| (c.call(&["SET", &key, &value]), *port));
         match r {
-            Some(Ok(resp::Frame::Simple(ok))) if ok == b"OK" => {
+            Some((Ok(resp::Frame::Simple(ok)), port)) if ok == b"OK" => {
                 shared
                     .acked
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push((seq, Instant::now()));
+                    .push((seq, Instant::now(), port));
             }
-            Some(Ok(resp::Frame::Error(e))) => {
+            Some((Ok(resp::Frame::Error(e)), _)) => {
                 let e = String::from_utf8_lossy(&e)
                     .split(' ')
                     .next()
@@ -234,9 +291,100 @@ fn restart(plan: &Plan, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Sleeps for `d`, or less if the drill is interrupted.
+fn nap(d: Duration) -> Result<(), String> {
+    let end = Instant::now() + d;
+    loop {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err("interrupted".into());
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+/// The drill's client threads: the writer and a listener per sentinel. Dropping it stops them.
+struct Watch {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Watch {
+    fn start(plan: &Plan) -> Watch {
+        let shared = Arc::new(Shared::default());
+        let mut threads = Vec::new();
+        for port in sentinels_of(plan) {
+            let (p, s) = (plan.clone(), shared.clone());
+            threads.push(std::thread::spawn(move || listen(&p, port, s)));
+        }
+        let (p, s) = (plan.clone(), shared.clone());
+        threads.push(std::thread::spawn(move || writer(p, s)));
+        Watch { shared, threads }
+    }
+
+    /// The local port of the writer's connection to the server on `port`, once it has one.
+    fn writer_on(&self, port: u16, timeout: Duration) -> Option<u16> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let conn = *self.shared.conn.lock().unwrap_or_else(|e| e.into_inner());
+            match conn {
+                Some((p, local)) if p == port => return Some(local),
+                _ if Instant::now() > deadline => return None,
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The longest time from `t0` on between two of `times` (in order).
+fn longest_gap(t0: Instant, times: impl Iterator<Item = Instant>) -> i64 {
+    let mut last = t0;
+    let mut gap = 0;
+    for at in times.filter(|at| *at >= t0) {
+        gap = gap.max(at.duration_since(last).as_millis() as i64);
+        last = at;
+    }
+    gap
+}
+
+/// Whether the server on `port` is a replica (of the server on `of`, with its link up, when
+/// given).
+fn is_replica(plan: &Plan, host: &str, port: u16, of: Option<u16>, timeout: Duration) -> bool {
+    Client::connect(host, port, Some(&plan.password), timeout)
+        .and_then(|mut c| c.call_text(&["INFO", "replication"]))
+        .is_ok_and(|i| {
+            info_field(&i, "role").as_deref() == Some("slave")
+                && of.is_none_or(|of| {
+                    info_field(&i, "master_port").as_deref() == Some(&of.to_string())
+                        && info_field(&i, "master_link_status").as_deref() == Some("up")
+                })
+        })
+}
+
 /// Runs a drill against the deployment in `plan.dir`; `pause` is how long pause-primary
-/// stops the primary; `settle` bounds the wait for a new stable state.
+/// stops the primary, kill-replica and kill-sentinel keep their victim down, and
+/// partition-primary keeps the primary cut off; `settle` bounds the wait for a new stable
+/// state.
 pub fn run(plan: &Plan, fault: Fault, pause: Duration, settle: Duration) -> Result<Report, String> {
+    if fault == Fault::PartitionPrimary {
+        firewall::check().map_err(|e| format!("partition-primary cannot cut the network: {e}"))?;
+    }
     let (old_host, old_port) =
         discover(plan).ok_or("no sentinel names a primary: is the deployment up?")?;
     let old_name = plan
@@ -245,28 +393,21 @@ pub fn run(plan: &Plan, fault: Fault, pause: Duration, settle: Duration) -> Resu
         .find(|n| n.port == old_port && n.role != Role::Sentinel)
         .map(|n| n.name)
         .ok_or("the primary is not one of this deployment's servers")?;
-    let shared = Arc::new(Shared {
-        stop: AtomicBool::new(false),
-        acked: Mutex::new(Vec::new()),
-        errors: Mutex::new(Vec::new()),
-        events: Mutex::new(Vec::new()),
-    });
-    let mut threads = Vec::new();
-    for port in sentinels_of(plan) {
-        let (p, s) = (plan.clone(), shared.clone());
-        threads.push(std::thread::spawn(move || listen(&p, port, s)));
-    }
-    {
-        let (p, s) = (plan.clone(), shared.clone());
-        threads.push(std::thread::spawn(move || writer(p, s)));
-    }
-    std::thread::sleep(Duration::from_secs(2));
+    let mut watch = Watch::start(plan);
+    nap(Duration::from_secs(2))?;
+    // The connection the partition must spare.
+    let keep = match fault {
+        Fault::PartitionPrimary => Some(
+            watch
+                .writer_on(old_port, Duration::from_secs(10))
+                .ok_or("the drill's writer found no connection to the primary to keep")?,
+        ),
+        _ => None,
+    };
     let t0 = Instant::now();
-    let touches_primary = matches!(
-        fault,
-        Fault::KillPrimary | Fault::PausePrimary | Fault::RestartPrimary
-    );
     let deadline = t0 + settle;
+    // When a partition healed.
+    let mut healed_at = None;
     match fault {
         Fault::KillPrimary => {
             let pid = signal(plan, &old_name, libc::SIGKILL)?;
@@ -274,17 +415,19 @@ pub fn run(plan: &Plan, fault: Fault, pause: Duration, settle: Duration) -> Resu
             // Back once the sentinels moved on (or at the deadline), as a primary that must
             // be turned into a replica.
             while Instant::now() < deadline {
-                if discover(plan).is_some_and(|a| a.1 != old_port) {
+                if discover(plan).is_some_and(|a| a.1 != old_port)
+                    || nap(Duration::from_millis(100)).is_err()
+                {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(100));
             }
             restart(plan, &old_name)?;
         }
         Fault::PausePrimary => {
             signal(plan, &old_name, libc::SIGSTOP)?;
-            std::thread::sleep(pause);
+            let slept = nap(pause);
             signal(plan, &old_name, libc::SIGCONT)?;
+            slept?;
         }
         Fault::RestartPrimary => {
             let pid = signal(plan, &old_name, libc::SIGTERM)?;
@@ -304,8 +447,16 @@ pub fn run(plan: &Plan, fault: Fault, pause: Duration, settle: Duration) -> Resu
                 .ok_or("nothing to kill")?;
             let pid = signal(plan, &victim.name, libc::SIGKILL)?;
             wait_gone(pid, Duration::from_secs(5));
-            std::thread::sleep(pause);
+            let slept = nap(pause);
             restart(plan, &victim.name)?;
+            slept?;
+        }
+        Fault::PartitionPrimary => {
+            // On an early return (error, interruption) or a panic, dropping the cut heals it.
+            let cut = firewall::Cut::isolate(old_port, keep.unwrap_or_default())?;
+            nap(pause)?;
+            cut.heal()?;
+            healed_at = Some(Instant::now());
         }
     }
     // Settled: one primary every sentinel names, accepting writes, and the old primary (when
@@ -318,45 +469,29 @@ pub fn run(plan: &Plan, fault: Fault, pause: Duration, settle: Duration) -> Resu
         let now_primary = discover(plan);
         let settled = now_primary.as_ref().is_some_and(|a| settled_on(plan, a));
         let rejoined = match &now_primary {
-            Some(a) if a.1 != old_port => Client::connect(
+            Some(a) if a.1 != old_port => is_replica(
+                plan,
                 &old_host,
                 old_port,
-                Some(&plan.password),
+                Some(a.1),
                 Duration::from_millis(300),
-            )
-            .and_then(|mut c| c.call_text(&["INFO", "replication"]))
-            .is_ok_and(|i| {
-                info_field(&i, "role").as_deref() == Some("slave")
-                    && info_field(&i, "master_port").as_deref() == Some(&a.1.to_string())
-                    && info_field(&i, "master_link_status").as_deref() == Some("up")
-            }),
+            ),
             _ => true,
         };
-        if settled && (rejoined || !touches_primary) && t0.elapsed() > Duration::from_secs(2) {
+        let done = settled
+            && (rejoined || !fault.touches_primary())
+            && t0.elapsed() > Duration::from_secs(2);
+        if done || Instant::now() > deadline {
             report.new_primary = now_primary.map(|a| format!("{}:{}", a.0, a.1));
             break;
         }
-        if Instant::now() > deadline {
-            report.new_primary = now_primary.map(|a| format!("{}:{}", a.0, a.1));
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
+        nap(Duration::from_millis(200))?;
     }
-    std::thread::sleep(Duration::from_secs(1));
-    shared.stop.store(true, Ordering::SeqCst);
-    for t in threads {
-        let _ = t.join();
-    }
+    nap(Duration::from_secs(1))?;
+    watch.stop();
+    let shared = &watch.shared;
     let acked = std::mem::take(&mut *shared.acked.lock().unwrap_or_else(|e| e.into_inner()));
     report.acked = acked.len();
-    // The longest gap between acknowledged writes from just before the fault on.
-    let mut last = t0;
-    for (_, at) in acked.iter().filter(|(_, at)| *at >= t0) {
-        report.unavailable_ms = report
-            .unavailable_ms
-            .max(at.duration_since(last).as_millis() as i64);
-        last = *at;
-    }
     if let Some(p) = &report.new_primary {
         if let Some((h, port)) = p.rsplit_once(':') {
             let mut c = Client::connect(
@@ -367,11 +502,12 @@ pub fn run(plan: &Plan, fault: Fault, pause: Duration, settle: Duration) -> Resu
             )
             .map_err(|e| format!("cannot read back the writes: {e}"))?;
             for chunk in acked.chunks(500) {
-                let keys: Vec<String> = chunk.iter().map(|(s, _)| format!("drill:{s}")).collect();
+                let keys: Vec<String> =
+                    chunk.iter().map(|(s, _, _)| format!("drill:{s}")).collect();
                 let mut args = vec!["MGET"];
                 args.extend(keys.iter().map(String::as_str));
                 if let Ok(resp::Frame::Array(vals)) = c.call(&args) {
-                    for ((seq, _), v) in chunk.iter().zip(vals) {
+                    for ((seq, _, _), v) in chunk.iter().zip(vals) {
                         if matches!(v, resp::Frame::Null) {
                             report.lost.push(*seq);
                         }
@@ -380,17 +516,41 @@ pub fn run(plan: &Plan, fault: Fault, pause: Duration, settle: Duration) -> Resu
             }
         }
     }
-    if touches_primary {
-        report.old_primary_rejoined = Some(
-            Client::connect(
-                &old_host,
-                old_port,
-                Some(&plan.password),
-                Duration::from_millis(500),
-            )
-            .and_then(|mut c| c.call_text(&["INFO", "replication"]))
-            .is_ok_and(|i| info_field(&i, "role").as_deref() == Some("slave")),
-        );
+    let lost: HashSet<u64> = report.lost.iter().copied().collect();
+    report.unavailable_ms = longest_gap(t0, acked.iter().map(|(_, at, _)| *at));
+    report.unavailable_kept_ms = longest_gap(
+        t0,
+        acked
+            .iter()
+            .filter(|(seq, _, _)| !lost.contains(seq))
+            .map(|(_, at, _)| *at),
+    );
+    if let Some(healed) = healed_at {
+        let mut split = Split {
+            partition_ms: healed.duration_since(t0).as_millis() as i64,
+            ..Split::default()
+        };
+        for (seq, at, _) in acked
+            .iter()
+            .filter(|(_, at, port)| *at >= t0 && *port == old_port)
+        {
+            if *at < healed {
+                split.acked_during += 1;
+            } else {
+                split.acked_after += 1;
+            }
+            split.lost += usize::from(lost.contains(seq));
+        }
+        report.split = Some(split);
+    }
+    if fault.touches_primary() {
+        report.old_primary_rejoined = Some(is_replica(
+            plan,
+            &old_host,
+            old_port,
+            None,
+            Duration::from_millis(500),
+        ));
     }
     let events = std::mem::take(&mut *shared.events.lock().unwrap_or_else(|e| e.into_inner()));
     report.timeline = events
@@ -434,9 +594,23 @@ impl Report {
             self.new_primary.as_deref().unwrap_or("none agreed")
         ));
         out.push_str(&format!(
-            "writes acknowledged: {}; longest time without a write: {} ms\n",
+            "writes acknowledged: {}; longest time without a write: {} ms",
             self.acked, self.unavailable_ms
         ));
+        if !self.lost.is_empty() {
+            out.push_str(&format!(
+                " ({} ms counting only the writes that were kept)",
+                self.unavailable_kept_ms
+            ));
+        }
+        out.push('\n');
+        if let Some(s) = &self.split {
+            out.push_str(&format!(
+                "old primary's side of the {} ms partition: {} writes acknowledged while cut off, \
+                 {} more after healing until it was made a replica; lost: {}\n",
+                s.partition_ms, s.acked_during, s.acked_after, s.lost
+            ));
+        }
         out.push_str(&format!(
             "acknowledged writes missing on the new primary: {}{}\n",
             self.lost.len(),

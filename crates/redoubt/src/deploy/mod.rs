@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod drill;
+pub mod firewall;
 pub mod status;
 
 use std::io::Write;
