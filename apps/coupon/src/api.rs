@@ -444,8 +444,8 @@ pub struct Stats {
     pub quantity: u64,
     /// Coupons issued by the store.
     pub issued: u64,
-    /// Coupons left.
-    pub remaining: u64,
+    /// Coupons left (negative only if the store ever issued too many: a bug to report).
+    pub remaining: i64,
     /// Issued but not yet persisted.
     pub queued: u64,
     /// Persisted in the database.
@@ -458,7 +458,7 @@ async fn stats(
 ) -> Result<Json<Stats>, ApiError> {
     let campaign = campaign_of(&app, &id).await?;
     let keys = CampaignKeys::of(&id);
-    let (remaining, issued): (Option<u64>, u64) = app
+    let (remaining, issued): (Option<i64>, u64) = app
         .issuer
         .primary
         .run(|c| {
@@ -485,7 +485,7 @@ async fn stats(
     Ok(Json(Stats {
         quantity: campaign.quantity,
         issued,
-        remaining: remaining.unwrap_or(campaign.quantity),
+        remaining: remaining.unwrap_or(campaign.quantity as i64),
         queued: issued.saturating_sub(persisted),
         persisted,
     }))

@@ -40,23 +40,23 @@ local function update(keys, args)
 end
 
 -- KEYS: state, remaining, holders, requests, the user's hash
--- ARGV: campaign id, user id, idempotency key
--- Returns {outcome, coupon, issued ms, seq}; outcome is one of issued, replayed (the same
--- request again), duplicate (the user holds one from another request), unknown, closed,
--- not-started, ended, sold-out.
+-- ARGV: campaign id, user id, idempotency key, attempt nonce
+-- Returns {outcome, coupon, issued ms, seq, nonce}; outcome is one of issued, replayed (the
+-- same request again; nonce tells which attempt issued it), duplicate (the user holds one
+-- from another request), unknown, closed, not-started, ended, sold-out.
 local function issue(keys, args)
-  local campaign, user, key = args[1], args[2], args[3]
+  local campaign, user, key, nonce = args[1], args[2], args[3], args[4] or ''
   local state = redis.call('HMGET', keys[1], 'quantity', 'starts_ms', 'ends_ms', 'closed')
   if not state[1] then
     return {'unknown'}
   end
   local held = redis.call('HGET', keys[3], user)
   if held then
-    local coupon, held_key, at, seq = string.match(held, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+    local coupon, held_key, at, seq, by = string.match(held, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|?([^|]*)$')
     if held_key == key then
-      return {'replayed', coupon, at, seq}
+      return {'replayed', coupon, at, seq, by}
     end
-    return {'duplicate', coupon, at, seq}
+    return {'duplicate', coupon, at, seq, by}
   end
   if state[4] == '1' then
     return {'closed'}
@@ -75,11 +75,11 @@ local function issue(keys, args)
   redis.call('DECR', keys[2])
   local seq = tonumber(state[1]) - remaining + 1
   local coupon = campaign .. '-' .. seq
-  redis.call('HSET', keys[3], user, coupon .. '|' .. key .. '|' .. now .. '|' .. seq)
+  redis.call('HSET', keys[3], user, coupon .. '|' .. key .. '|' .. now .. '|' .. seq .. '|' .. nonce)
   redis.call('HSET', keys[5], campaign, coupon)
   redis.call('XADD', keys[4], '*', 'campaign', campaign, 'user', user, 'coupon', coupon,
     'seq', seq, 'key', key, 'at', now)
-  return {'issued', coupon, tostring(now), tostring(seq)}
+  return {'issued', coupon, tostring(now), tostring(seq), nonce}
 end
 
 redis.register_function('coupon_create', create)

@@ -70,12 +70,15 @@ pub struct Issuer {
     pub db: Arc<Db>,
 }
 
-/// Parses the function's reply `{outcome, coupon, issued ms, seq}`.
+/// Parses the function's reply `{outcome, coupon, issued ms, seq, nonce}`. A replay of the
+/// attempt `nonce` (this same call retried after a lost reply or a failover) is reported as
+/// `Issued`: the client asked once.
 pub fn parse_outcome(
     reply: &Value,
     campaign: &str,
     user: &str,
     key: &str,
+    nonce: &str,
 ) -> Result<Outcome, String> {
     let items: Vec<String> =
         redis::from_redis_value(reply).map_err(|e| format!("unexpected reply: {e}"))?;
@@ -101,6 +104,7 @@ pub fn parse_outcome(
     };
     Ok(match field(0)?.as_str() {
         "issued" => Outcome::Issued(coupon()?),
+        "replayed" if items.get(4).is_some_and(|by| by == nonce) => Outcome::Issued(coupon()?),
         "replayed" => Outcome::Replayed(coupon()?),
         "duplicate" => Outcome::Duplicate(field(1)?),
         "unknown" => Outcome::Unknown,
@@ -125,6 +129,7 @@ impl Issuer {
         let keys = CampaignKeys::of(campaign);
         let user_hash = user_key(user);
         let mut restored = false;
+        let nonce = format!("{:016x}", rand::random::<u64>());
         loop {
             let (reply, server): (Value, Arc<str>) = self
                 .primary
@@ -141,11 +146,13 @@ impl Issuer {
                         .arg(campaign)
                         .arg(user)
                         .arg(key)
+                        .arg(&nonce)
                         .to_owned();
                     async move { Ok((cmd.query_async(&mut conn).await?, c.server)) }
                 })
                 .await?;
-            let outcome = parse_outcome(&reply, campaign, user, key).map_err(IssueError::Failed)?;
+            let outcome =
+                parse_outcome(&reply, campaign, user, key, &nonce).map_err(IssueError::Failed)?;
             match (&outcome, &self.confirmer) {
                 (Outcome::Unknown, _) if !restored => {
                     // The database may know a campaign the store lost or never got.
@@ -292,10 +299,11 @@ mod tests {
     #[test]
     fn outcomes_parse() {
         let issued = parse_outcome(
-            &bulk(&["issued", "c1-7", "1700000000000", "7"]),
+            &bulk(&["issued", "c1-7", "1700000000000", "7", "n"]),
             "c1",
             "u",
             "k",
+            "n",
         )
         .unwrap();
         assert_eq!(
@@ -309,16 +317,26 @@ mod tests {
                 issued_at_ms: 1_700_000_000_000,
             })
         );
+        // This call's own earlier attempt issued it; another request's did not.
+        let replayed = bulk(&["replayed", "c1-7", "1700000000000", "7", "n"]);
         assert_eq!(
-            parse_outcome(&bulk(&["sold-out"]), "c1", "u", "k").unwrap(),
+            parse_outcome(&replayed, "c1", "u", "k", "n").unwrap(),
+            issued
+        );
+        assert!(matches!(
+            parse_outcome(&replayed, "c1", "u", "k", "other").unwrap(),
+            Outcome::Replayed(_)
+        ));
+        assert_eq!(
+            parse_outcome(&bulk(&["sold-out"]), "c1", "u", "k", "n").unwrap(),
             Outcome::SoldOut
         );
         assert_eq!(
-            parse_outcome(&bulk(&["duplicate", "c1-3", "1", "3"]), "c1", "u", "k").unwrap(),
+            parse_outcome(&bulk(&["duplicate", "c1-3", "1", "3"]), "c1", "u", "k", "n").unwrap(),
             Outcome::Duplicate("c1-3".into())
         );
-        assert!(parse_outcome(&bulk(&["issued", "c1-7"]), "c1", "u", "k").is_err());
-        assert!(parse_outcome(&bulk(&["what"]), "c1", "u", "k").is_err());
-        assert!(parse_outcome(&Value::Int(1), "c1", "u", "k").is_err());
+        assert!(parse_outcome(&bulk(&["issued", "c1-7"]), "c1", "u", "k", "n").is_err());
+        assert!(parse_outcome(&bulk(&["what"]), "c1", "u", "k", "n").is_err());
+        assert!(parse_outcome(&Value::Int(1), "c1", "u", "k", "n").is_err());
     }
 }

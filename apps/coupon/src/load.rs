@@ -1865,37 +1865,4 @@ mod tests {
         assert_eq!(a.drill.as_deref(), Some("kill-primary"));
         assert!(LoadArgs::parse_from(["--durability", "sometimes"]).is_err());
     }
-
-    /// A small run against a deployment of its own; needs `cargo build --release` first.
-    #[tokio::test]
-    #[ignore]
-    async fn a_small_run_against_its_own_deployment() {
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release");
-        let (coupon, redoubt) = (bin.join("coupon"), bin.join("redoubt"));
-        if !coupon.is_file() || !redoubt.is_file() {
-            eprintln!("skipped: build coupon and redoubt with --release first");
-            return;
-        }
-        let args = LoadArgs::parse_from([
-            "--users",
-            "300",
-            "--quantity",
-            "100",
-            "--rate",
-            "500",
-            "--duplicates",
-            "0.2",
-            "--coupon-bin",
-            &coupon.display().to_string(),
-            "--redoubt-bin",
-            &redoubt.display().to_string(),
-        ])
-        .unwrap();
-        let report = run(args).await.unwrap();
-        print!("{}", report.render());
-        assert!(report.invariants_hold());
-        assert_eq!(report.check.persisted, 100);
-        assert_eq!(report.check.confirmed, 100);
-        assert_eq!(report.reqs.len(), 360);
-    }
 }
