@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::cli::{DbArgs, StoreArgs};
 use crate::db::Db;
-use crate::durability::{Confirmer, Durability};
+
 use crate::issue::{IssueError, Issuer, Outcome};
 use crate::model::{check_id, Campaign, CampaignKeys, Coupon};
 use crate::primary::Primary;
@@ -70,15 +70,7 @@ async fn serve(args: ApiArgs) -> Result<(), String> {
     let db = Db::open(&args.db.db)
         .await
         .map_err(|e| format!("database {}: {e}", args.db.db))?;
-    let confirmer = match args.store.durability {
-        Durability::Async => None,
-        Durability::Replicated { min_acks } => Some(Confirmer::start(
-            locator.clone(),
-            &patience,
-            min_acks,
-            Duration::from_millis(args.store.wait_ms),
-        )),
-    };
+    let confirmer = args.store.confirmer(&locator);
     let state = AppState {
         issuer: Issuer {
             primary: Primary::new(locator, patience),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::durability::Durability;
+use crate::durability::{Confirmer, Durability};
 use crate::primary::{Locator, Patience};
 
 /// Where the store is and how long to wait for it.
@@ -66,6 +66,19 @@ impl StoreArgs {
             (None, true) => {
                 Err("give --sentinel host:port (one per sentinel) or --redis url".into())
             }
+        }
+    }
+
+    /// With `--durability replicated`, the batching confirmer (started on the runtime).
+    pub fn confirmer(&self, locator: &Locator) -> Option<Confirmer> {
+        match self.durability {
+            Durability::Async => None,
+            Durability::Replicated { min_acks } => Some(Confirmer::start(
+                locator.clone(),
+                &self.patience(),
+                min_acks,
+                Duration::from_millis(self.wait_ms),
+            )),
         }
     }
 

@@ -12,9 +12,9 @@ use redis::Value;
 
 use crate::cli::{DbArgs, StoreArgs};
 use crate::db::Db;
-use crate::durability::{Confirmer, Durability};
+use crate::durability::Confirmer;
 use crate::model::{check_id, CampaignKeys, Coupon, CAMPAIGNS_KEY, GROUP};
-use crate::primary::{Primary, StoreError};
+use crate::primary::{Conn, Primary, StoreError};
 
 /// `coupon worker`: persist issued coupons from the request streams to the database.
 #[derive(Debug, Clone, Args)]
@@ -112,15 +112,7 @@ pub async fn main(args: WorkerArgs) -> i32 {
             return 1;
         }
     };
-    let confirmer = match args.store.durability {
-        Durability::Async => None,
-        Durability::Replicated { min_acks } => Some(Confirmer::start(
-            locator.clone(),
-            &patience,
-            min_acks,
-            Duration::from_millis(args.store.wait_ms),
-        )),
-    };
+    let confirmer = args.store.confirmer(&locator);
     let primary = Primary::new(locator, patience);
     let opts = WorkerOptions::from_args(&args);
     tracing::info!("worker {} persisting to {}", opts.consumer, args.db.db);
@@ -367,29 +359,44 @@ impl Worker {
         for _ in &streams {
             cmd.arg(if new { ">" } else { "0" });
         }
-        let outcome = self
-            .primary
-            .run(|c| {
+        let read = self
+            .on_streams(&streams, |c| {
                 let cmd = cmd.clone();
                 async move {
                     let reply: Value = cmd.query_async(&mut c.conn.clone()).await?;
                     Ok((reply, c.server))
                 }
             })
-            .await;
-        let (reply, server) = match outcome {
-            Ok(r) => r,
-            Err(e) if is_nogroup(&e) => {
-                tracing::warn!("a consumer group vanished ({e}): recreating");
-                self.ensure_groups(&streams).await?;
-                return Ok(0);
-            }
-            Err(e) => return Err(e.into()),
+            .await?;
+        let Some((reply, server)) = read else {
+            return Ok(0);
         };
         let entries = self
             .parse_read(&reply)
             .map_err(|e| StepError::Fatal(format!("XREADGROUP: {e}")))?;
         self.handle(entries, server).await
+    }
+
+    /// Runs a read of `streams` on the primary; a consumer group that vanished (a failover
+    /// that lost it) is recreated and the read gives `None`.
+    async fn on_streams<T, F, Fut>(
+        &self,
+        streams: &[String],
+        op: F,
+    ) -> Result<Option<(T, Arc<str>)>, StepError>
+    where
+        F: FnMut(Conn) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<(T, Arc<str>)>>,
+    {
+        match self.primary.run(op).await {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if is_nogroup(&e) => {
+                tracing::warn!("a consumer group vanished ({e}): recreating");
+                self.ensure_groups(streams).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `XAUTOCLAIM` on every stream: entries pending longer than `claim_idle`.
@@ -406,24 +413,17 @@ impl Worker {
                 .arg("COUNT")
                 .arg(self.opts.batch);
         }
-        let outcome = self
-            .primary
-            .run(|c| {
+        let claimed = self
+            .on_streams(&streams, |c| {
                 let pipe = pipe.clone();
                 async move {
                     let replies: Vec<Value> = pipe.query_async(&mut c.conn.clone()).await?;
                     Ok((replies, c.server))
                 }
             })
-            .await;
-        let (replies, server) = match outcome {
-            Ok(r) => r,
-            Err(e) if is_nogroup(&e) => {
-                tracing::warn!("a consumer group vanished ({e}): recreating");
-                self.ensure_groups(&streams).await?;
-                return Ok(0);
-            }
-            Err(e) => return Err(e.into()),
+            .await?;
+        let Some((replies, server)) = claimed else {
+            return Ok(0);
         };
         let mut entries = Vec::new();
         for (stream, reply) in streams.iter().zip(&replies) {

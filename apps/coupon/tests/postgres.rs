@@ -6,55 +6,16 @@
 //! The store server comes from `target/release`: build it first (`cargo build --release -p
 //! redoubt`; `cargo test --workspace --release` does).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{free_port, scratch, start_api, start_server, start_worker, Api, Kind, Proc, WAIT};
 use serde_json::{json, Value};
-
-/// Upper bound of every wait in this file.
-const WAIT: Duration = Duration::from_secs(30);
-
-/// A child process killed (and reaped) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `target/release` (or debug): where cargo put this test and the workspace's binaries.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// A fresh, empty directory under the system temp dir.
-fn scratch(tag: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "coupon-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The newest PostgreSQL server binaries (`/usr/lib/postgresql/<version>/bin`) that have both
 /// initdb and pg_ctl.
@@ -210,141 +171,50 @@ impl Drop for Cluster {
     }
 }
 
-fn start_redoubt() -> (Proc, u16) {
-    let port = free_port();
-    let bin = bin_dir().join("redoubt-server");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --release -p redoubt` first",
-        bin.display()
-    );
-    let dir = scratch("store");
-    let child = Command::new(&bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--bind",
-            "127.0.0.1",
-        ])
-        .current_dir(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Proc(child);
-    let deadline = Instant::now() + WAIT;
-    while redis::Client::open(format!("redis://127.0.0.1:{port}"))
-        .and_then(|c| c.get_connection())
-        .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "redoubt-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    (server, port)
-}
-
-fn coupon(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coupon"));
-    cmd.args(args).env("COUPON_LOG", "warn");
-    cmd
-}
-
 /// The service on redoubt-server and PostgreSQL; its processes die with the value, before
 /// the cluster (fields drop in order).
 struct Stack {
     api: Proc,
     workers: Vec<Proc>,
     _server: Proc,
-    base: String,
-    http: reqwest::Client,
+    store_dir: PathBuf,
+    client: Api,
     cluster: Cluster,
+}
+
+impl Deref for Stack {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.client
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.store_dir);
+    }
 }
 
 impl Stack {
     fn start(cluster: Cluster) -> Stack {
-        let (server, port) = start_redoubt();
-        let redis = format!("redis://127.0.0.1:{port}");
+        let store_dir = scratch("store");
+        let (server, port) = start_server(Kind::Ours, &store_dir);
         let db = cluster.url();
         // Workers and API start at once: their schema migrations race on purpose.
         let workers = ["w1", "w2"]
             .iter()
-            .map(|name| {
-                Proc(
-                    coupon(&[
-                        "worker",
-                        "--redis",
-                        &redis,
-                        "--db",
-                        &db,
-                        "--consumer",
-                        name,
-                        "--block-ms",
-                        "200",
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::inherit())
-                    .spawn()
-                    .unwrap(),
-                )
-            })
+            .map(|name| start_worker(port, &db, name, &[]))
             .collect();
-        let mut child = coupon(&[
-            "api",
-            "--listen",
-            "127.0.0.1:0",
-            "--redis",
-            &redis,
-            "--db",
-            &db,
-            "--deadline-ms",
-            "3000",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let api = Proc(child);
-        // Reading the first line is bounded: the API either prints it or exits (EOF).
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first).unwrap();
-        let addr = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("api said {first:?}"));
+        let (api, base) = start_api(port, &db, &[]);
         Stack {
             api,
             workers,
             _server: server,
-            base: format!("http://{addr}"),
-            http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+            store_dir,
+            client: Api::new(base),
             cluster,
         }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let r = request.send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn issue(&self, campaign: &str, user: &str, key: &str) -> (u16, Value) {
-        self.send(
-            self.http
-                .post(format!("{}/campaigns/{campaign}/issue", self.base))
-                .json(&json!({"user": user, "idempotency_key": key})),
-        )
-        .await
     }
 }
 

@@ -5,81 +5,24 @@
 //! The servers come from `target/release`: build them first (`cargo build --release -p
 //! redoubt`; `cargo test --workspace --release` does).
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+mod common;
+
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{kinds, runtime, scratch, start_api, start_server, start_worker, Api, Kind, Proc};
 use serde_json::{json, Value};
 
-/// Upper bound of every poll in this file.
-const WAIT: Duration = Duration::from_secs(30);
-
-/// A child process killed (and reaped) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Which server stores the data.
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Ours,
-    Redis,
-}
-
-/// The kinds to run: ours always, Redis when it is installed (CI installs it).
-fn kinds() -> Vec<Kind> {
-    let mut kinds = vec![Kind::Ours];
-    if std::path::Path::new("/usr/bin/redis-server").exists() {
-        kinds.push(Kind::Redis);
-    } else {
-        eprintln!("note: /usr/bin/redis-server is missing; running on redoubt-server only");
-    }
-    kinds
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `target/release` (or debug): where cargo put this test and the workspace's binaries.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-fn scratch() -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "coupon-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The whole service on one store server: its processes die with the value.
+/// The whole service on one store server and SQLite: its processes die with the value.
 struct Stack {
     _server: Proc,
     api: Proc,
     workers: Vec<Proc>,
     port: u16,
-    base: String,
+    db: String,
     dir: PathBuf,
-    http: reqwest::Client,
+    client: Api,
 }
 
 impl Drop for Stack {
@@ -90,120 +33,29 @@ impl Drop for Stack {
     }
 }
 
-fn start_server(kind: Kind, dir: &std::path::Path) -> (Proc, u16) {
-    let port = free_port();
-    let bin = match kind {
-        Kind::Ours => bin_dir().join("redoubt-server"),
-        Kind::Redis => PathBuf::from("/usr/bin/redis-server"),
-    };
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --release -p redoubt` first",
-        bin.display()
-    );
-    let child = Command::new(&bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--bind",
-            "127.0.0.1",
-        ])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Proc(child);
-    let deadline = Instant::now() + WAIT;
-    while redis::Client::open(format!("redis://127.0.0.1:{port}"))
-        .and_then(|c| c.get_connection())
-        .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "{kind:?} server did not start");
-        std::thread::sleep(Duration::from_millis(20));
+impl Deref for Stack {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.client
     }
-    (server, port)
-}
-
-fn coupon(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coupon"));
-    cmd.args(args).env("COUPON_LOG", "warn");
-    cmd
-}
-
-fn start_worker(port: u16, dir: &std::path::Path, name: &str, extra: &[&str]) -> Proc {
-    let redis = format!("redis://127.0.0.1:{port}");
-    let db = format!("sqlite:{}", dir.join("coupon.db").display());
-    let mut args = vec![
-        "worker",
-        "--redis",
-        &redis,
-        "--db",
-        &db,
-        "--consumer",
-        name,
-        "--block-ms",
-        "200",
-    ];
-    args.extend_from_slice(extra);
-    Proc(
-        coupon(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
 }
 
 impl Stack {
     fn start(kind: Kind, extra_api_args: &[&str]) -> Stack {
-        let dir = scratch();
+        let dir = scratch("test");
         let (server, port) = start_server(kind, &dir);
-        let redis = format!("redis://127.0.0.1:{port}");
         let db = format!("sqlite:{}", dir.join("coupon.db").display());
-        let mut args = vec![
-            "api",
-            "--listen",
-            "127.0.0.1:0",
-            "--redis",
-            &redis,
-            "--db",
-            &db,
-            "--cache-ttl-secs",
-            "5",
-        ];
-        args.extend_from_slice(extra_api_args);
-        if !extra_api_args.contains(&"--deadline-ms") {
-            args.extend_from_slice(&["--deadline-ms", "3000"]);
-        }
-        let mut child = coupon(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("api said {first:?}"));
-        let base = format!("http://{addr}");
-        let workers = vec![start_worker(port, &dir, "w1", &[])];
+        let (api, base) = start_api(port, &db, extra_api_args);
+        let workers = vec![start_worker(port, &db, "w1", &[])];
         Stack {
             _server: server,
-            api: Proc(child),
+            api,
             workers,
             port,
-            base,
+            db,
             dir,
-            http: reqwest::Client::new(),
+            client: Api::new(base),
         }
     }
 
@@ -213,68 +65,6 @@ impl Stack {
             .get_connection()
             .unwrap()
     }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn campaign(&self, quantity: u64) -> String {
-        let (status, c) = self
-            .post(
-                "/campaigns",
-                json!({"name": "launch", "quantity": quantity}),
-            )
-            .await;
-        assert_eq!(status, 201, "{c}");
-        c["id"].as_str().unwrap().to_string()
-    }
-
-    async fn issue(&self, campaign: &str, user: &str, key: &str) -> (u16, Value) {
-        self.post(
-            &format!("/campaigns/{campaign}/issue"),
-            json!({"user": user, "idempotency_key": key}),
-        )
-        .await
-    }
-
-    /// Waits until the workers persisted everything issued; returns the stats.
-    async fn drained(&self, campaign: &str) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let (status, stats) = self.get(&format!("/campaigns/{campaign}/stats")).await;
-            assert_eq!(status, 200, "{stats}");
-            if stats["queued"] == 0 && stats["persisted"] == stats["issued"] {
-                return stats;
-            }
-            assert!(Instant::now() < deadline, "never drained: {stats}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]
@@ -489,8 +279,7 @@ fn requests_a_dead_worker_left_pending_are_persisted_by_another() {
                 .unwrap();
             assert_eq!(pending[0], redis::Value::Int(60));
             // A worker killed while it works, then one that claims what both left.
-            let dir = stack.dir.clone();
-            let mut doomed = start_worker(stack.port, &dir, "doomed", &[]);
+            let mut doomed = start_worker(stack.port, &stack.db, "doomed", &[]);
             for u in 60..100 {
                 assert_eq!(stack.issue(&c, &format!("u{u}"), "k").await.0, 201);
             }
@@ -498,7 +287,7 @@ fn requests_a_dead_worker_left_pending_are_persisted_by_another() {
             let _ = doomed.0.wait();
             stack.workers.push(start_worker(
                 stack.port,
-                &dir,
+                &stack.db,
                 "heir",
                 &["--claim-idle-ms", "300"],
             ));
