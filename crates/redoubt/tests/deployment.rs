@@ -250,18 +250,8 @@ fn drills(sentinel_bin: &[&str]) {
 
     let json = up.status_json();
     assert!(json.contains("\"sentinels_agree\":true"), "{json}");
-    let all = pids(&up.dir);
-    assert!(all.len() >= 6, "{all:?}");
-    let (ok, out) = up.run(&["down"]);
-    assert!(ok, "{out}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while all.iter().any(|p| alive(*p)) {
-        assert!(
-            Instant::now() < deadline,
-            "processes left after down: {all:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(pids(&up.dir).len() >= 6);
+    down_leaves_nothing_running(&up);
 }
 
 #[test]
@@ -368,10 +358,16 @@ fn partition(extra: &[&str]) {
         .status()
         .expect("nft");
     assert!(made.success());
+    let out = down_leaves_nothing_running(&up);
+    assert!(!nft_tables().contains(stale), "{out}");
+}
+
+/// Runs `redoubt down` and waits until every process the deployment recorded is gone;
+/// returns what `down` printed.
+fn down_leaves_nothing_running(up: &Up) -> String {
     let all = pids(&up.dir);
     let (ok, out) = up.run(&["down"]);
     assert!(ok, "{out}");
-    assert!(!nft_tables().contains(stale), "{out}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while all.iter().any(|p| alive(*p)) {
         assert!(
@@ -380,6 +376,7 @@ fn partition(extra: &[&str]) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    out
 }
 
 #[test]
