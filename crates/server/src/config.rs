@@ -1661,7 +1661,7 @@ fn read_config_source(path: &str) -> Result<Vec<u8>, String> {
 
 /// The existing paths matching a pattern with wildcards, sorted, as `glob(3)` lists them
 /// (wildcards do not match a leading `.`; the pattern syntax is Redis's glob).
-fn glob_paths(pattern: &str) -> Vec<PathBuf> {
+pub fn glob_paths(pattern: &str) -> Vec<PathBuf> {
     let mut acc = vec![PathBuf::new()];
     for comp in Path::new(pattern).components() {
         let part = comp.as_os_str().as_bytes();
@@ -2044,8 +2044,16 @@ impl Rewrite {
         let mode = file.metadata()?.permissions().mode() & 0o7777;
         let mut content = Vec::new();
         file.read_to_end(&mut content)?;
+        rw.parse(&content, false);
+        Ok((rw, Some(mode)))
+    }
+
+    /// A rewrite state over the old file's `content`. In Sentinel mode `sentinel` lines are
+    /// keyed `sentinel <option>` (as Redis does), so that each option is rewritten in place.
+    fn parse(&mut self, content: &[u8], sentinel: bool) {
+        let rw = self;
         if content.is_empty() {
-            return Ok((rw, Some(mode)));
+            return;
         }
         for raw in content.split(|&c| c == b'\n') {
             let line = trim(raw, b"\r\n\t ").to_vec();
@@ -2064,6 +2072,12 @@ impl Rewrite {
             let lower = String::from_utf8_lossy(first).to_ascii_lowercase();
             let option = match lookup(first) {
                 Some((p, _)) => p.name.to_string(),
+                None if sentinel && lower == "sentinel" && argv.len() > 1 => {
+                    format!(
+                        "sentinel {}",
+                        String::from_utf8_lossy(&argv[1]).to_ascii_lowercase()
+                    )
+                }
                 None if FILE_ONLY_DIRECTIVES.contains(&lower.as_str()) => lower,
                 None => {
                     // Unknown or obsolete: kept as a comment.
@@ -2077,7 +2091,6 @@ impl Rewrite {
                 .push_back(rw.lines.len());
             rw.lines.push(line);
         }
-        Ok((rw, Some(mode)))
     }
 
     fn mark(&mut self, option: &str) {
@@ -2134,6 +2147,30 @@ impl Rewrite {
     }
 }
 
+/// The state of a rewrite in progress, for options the server does not know (Sentinel's).
+pub struct RewriteState<'a>(&'a mut Rewrite);
+
+impl RewriteState<'_> {
+    /// Redis's `rewriteConfigRewriteLine`: `line` replaces the next old line of `option`
+    /// (case-insensitive), or is appended when there is none and `force`; false when
+    /// nothing was written. Either way the option's leftover old lines are blanked.
+    pub fn line(&mut self, option: &str, line: &[u8], force: bool) -> bool {
+        let option = option.to_ascii_lowercase();
+        let had = self
+            .0
+            .option_lines
+            .get(&option)
+            .is_some_and(|l| !l.is_empty());
+        self.0.line(&option, line.to_vec(), force);
+        had || force
+    }
+
+    /// Redis's `rewriteConfigMarkAsProcessed`: the option's old lines left over are blanked.
+    pub fn mark(&mut self, option: &str) {
+        self.0.mark(&option.to_ascii_lowercase());
+    }
+}
+
 impl Config {
     /// CONFIG REWRITE: rewrites the config file as Redis does. Lines of known options are
     /// updated in place (aliases become canonical names, extra duplicates and unset options are
@@ -2159,6 +2196,36 @@ impl Config {
         rw.mark("user");
         rw.mark("loadmodule");
         write_atomically(path, &rw.content(), mode).map_err(fail)
+    }
+
+    /// The text CONFIG REWRITE writes over `old` in Sentinel mode (nothing is written): the
+    /// ordinary options as [`Config::rewrite`] does them, except that `save` lines are dropped
+    /// (Sentinel does not rewrite save points), then `user_line` for the default user, then
+    /// whatever `sentinel` adds with [`RewriteState::line`] and [`RewriteState::mark`].
+    pub fn rewrite_sentinel(
+        &self,
+        old: &[u8],
+        user_line: &[u8],
+        sentinel: impl FnOnce(&mut RewriteState),
+    ) -> Vec<u8> {
+        let mut rw = Rewrite {
+            lines: Vec::new(),
+            option_lines: HashMap::new(),
+            done: HashSet::new(),
+            needs_signature: true,
+        };
+        rw.parse(old, true);
+        for p in PARAMS {
+            if p.name == "save" {
+                rw.mark("save");
+            } else {
+                self.rewrite_param(p, &mut rw);
+            }
+        }
+        rw.line("user", user_line.to_vec(), true);
+        rw.mark("loadmodule");
+        sentinel(&mut RewriteState(&mut rw));
+        rw.content()
     }
 
     fn rewrite_param(&self, p: &Param, rw: &mut Rewrite) {

@@ -61,6 +61,8 @@ pub struct Shell {
     pub config_file: String,
     /// `sentinel state-file`: where the state is saved instead of the config file.
     pub state_file: Option<String>,
+    /// The ordinary directives as loaded (the config rewrite writes them back).
+    pub server_config: server::config::Config,
     /// The default user.
     pub auth: load::Auth,
     /// Our TCP port.
@@ -147,14 +149,7 @@ impl Shell {
     /// `sentinel state-file`); false (and a warning) on failure.
     pub fn save_config(&mut self) -> bool {
         if let Some(path) = &self.state_file {
-            let mut text = String::from(
-                "# Sentinel state, written by the sentinel (sentinel state-file): do not edit\n\
-                 # while it runs. Read after the config file; its lines win.\n",
-            );
-            for (_, line) in self.sentinel.state_lines() {
-                text.push_str(&line);
-                text.push('\n');
-            }
+            let text = load::state_file_text(&self.sentinel);
             return match load::write_atomically(path, text.as_bytes()) {
                 Ok(()) => {
                     self.save_failed = false;
@@ -169,7 +164,13 @@ impl Shell {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return self.save_failed_with(&e),
         };
-        let text = self.sentinel.rewrite_config(&original);
+        let text = String::from_utf8_lossy(&load::rewrite_config_text(
+            &self.sentinel,
+            &self.server_config,
+            &self.auth,
+            original.as_bytes(),
+        ))
+        .into_owned();
         match load::write_atomically(&self.config_file, text.as_bytes()) {
             Ok(()) => {
                 self.save_failed = false;
@@ -463,6 +464,7 @@ async fn run(l: load::Loaded) -> i32 {
         stats: Stats::default(),
         config_file: l.config_file.clone(),
         state_file: l.state_file.clone(),
+        server_config: l.server.clone(),
         auth: l.auth,
         port,
         run_id: new_run_id(),
