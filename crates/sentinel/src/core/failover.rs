@@ -96,12 +96,17 @@ impl Sentinel {
 
     /// The leader for `epoch` if one has a majority of all known sentinels and the quorum,
     /// counting our own vote (for the most voted one, or for ourselves).
+    ///
+    /// Only votes cast in `epoch` count. Redis counts those of the current epoch, which may
+    /// have moved past the failover's: a candidate still waiting in epoch 8 then counts votes
+    /// given to it in epoch 9 (its requests carry the current epoch) and is elected in 8
+    /// beside the sentinel that really won epoch 8 — two promotions in one epoch.
     fn get_leader(&mut self, now: i64, name: &str, epoch: u64) -> Option<String> {
         let m = &self.masters[name];
         let mut counters: BTreeMap<String, u64> = BTreeMap::new();
         for s in m.sentinels.values() {
             if let Some(l) = &s.leader {
-                if s.leader_epoch == self.current_epoch {
+                if s.leader_epoch == epoch {
                     *counters.entry(l.clone()).or_default() += 1;
                 }
             }
@@ -445,9 +450,14 @@ impl Sentinel {
         }
     }
 
-    /// Gives up a failover before the promotion was observed.
+    /// Gives up a failover: before the promotion was observed, or (superseded by a newer
+    /// configuration) while the replicas are being reconfigured.
     pub(crate) fn abort_failover(&mut self, now: i64, name: &str) {
         if let Some(m) = self.masters.get_mut(name) {
+            for r in m.replicas.values_mut() {
+                r.flags
+                    .clear(Flags::RECONF_SENT | Flags::RECONF_INPROG | Flags::RECONF_DONE);
+            }
             m.inst
                 .flags
                 .clear(Flags::FAILOVER_IN_PROGRESS | Flags::FORCE_FAILOVER);
@@ -528,4 +538,56 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::instance::Kind;
+    use crate::core::SentinelConfig;
+
+    const T: i64 = 1_000_000;
+
+    /// Found by the deployment simulation (tests/sim.rs, seed 2435 before the fix): we
+    /// started a failover in epoch 8 and voted for ourselves; another sentinel won epoch 8;
+    /// epoch 9 began and two sentinels, asked with our current epoch 9, voted for us. Those
+    /// epoch-9 votes must not elect us in epoch 8.
+    #[test]
+    fn votes_of_a_later_epoch_do_not_elect_in_an_earlier_one() {
+        let mut c = SentinelConfig::default();
+        let args: Vec<String> = "monitor mymaster 127.0.0.1 6379 2"
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        c.apply(&args).expect("config");
+        let mut s = Sentinel::new(c, 26379, 1, T);
+        let me = s.myid.clone();
+        s.current_epoch = 9;
+        let m = s.masters.get_mut("mymaster").expect("master");
+        m.leader = Some(me.clone());
+        m.leader_epoch = 8;
+        let winner = "w".repeat(40);
+        for (i, (leader, epoch)) in [(&me, 9), (&me, 9), (&winner, 8), (&winner, 8)]
+            .into_iter()
+            .enumerate()
+        {
+            let id = format!("{i:040}");
+            let mut x = Instance::new(
+                Kind::Sentinel,
+                id.clone(),
+                "127.0.0.1",
+                26380 + i as u16,
+                1000,
+                T,
+            );
+            x.leader = Some(leader.clone());
+            x.leader_epoch = epoch;
+            m.sentinels.insert(id, x);
+        }
+        assert_eq!(s.get_leader(T, "mymaster", 8), None);
+        // In epoch 9 those two votes and ours would make a majority of five.
+        let m = s.masters.get_mut("mymaster").expect("master");
+        m.leader_epoch = 0;
+        assert_eq!(s.get_leader(T, "mymaster", 9), Some(me));
+    }
 }

@@ -545,7 +545,12 @@ impl Sentinel {
             return;
         }
         let pending = i.links.pending.pop_front().unwrap_or(Pending::Ignore);
-        i.links.last_pong_time = now;
+        // Only a PING's reply counts, as in Redis: were every reply to count, a busy link
+        // (INFO, hellos) would put the next PING off and leave `last_avail_time` older than
+        // down-after-milliseconds while the instance answers everything.
+        if pending == Pending::Ping {
+            i.links.last_pong_time = now;
+        }
         match pending {
             Pending::Ignore => {}
             Pending::Ping => self.ping_reply(now, &name, &who, &reply),
@@ -716,6 +721,24 @@ impl Sentinel {
             return;
         };
         if m.config_epoch < mepoch {
+            // A failover we run in an older epoch is superseded by this configuration. Were
+            // it to go on, a hello naming the address we still hold (our failover has not
+            // switched yet) would raise our config epoch without a switch, and our failover
+            // would then switch to its own promoted replica under the newer epoch: a
+            // configuration the other sentinels never adopt nor replace.
+            if m.inst.flags.has(Flags::FAILOVER_IN_PROGRESS) && m.failover_epoch < mepoch {
+                let epoch = m.failover_epoch;
+                self.log(
+                    Level::Warning,
+                    format!(
+                        "Failover of '{name}' in epoch {epoch} superseded by config epoch {mepoch}"
+                    ),
+                );
+                self.abort_failover(now, &name);
+            }
+            let Some(m) = self.masters.get(&name) else {
+                return;
+            };
             let (old_host, old_port) = (m.inst.host.clone(), m.inst.port);
             if let Some(m) = self.masters.get_mut(&name) {
                 m.config_epoch = mepoch;
@@ -1323,4 +1346,126 @@ fn parse_slave_line(line: &str) -> Option<(String, u16)> {
     let ip = parts.next()?.to_string();
     let port = parts.next()?.parse::<u16>().ok()?;
     Some((ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::instance::FailoverState;
+    use super::*;
+    use crate::core::{Input, SentinelConfig};
+
+    const T: i64 = 1_000_000;
+
+    fn sentinel() -> Sentinel {
+        let mut c = SentinelConfig::default();
+        for line in [
+            "monitor mymaster 127.0.0.1 6379 2",
+            "down-after-milliseconds mymaster 1000",
+            "failover-timeout mymaster 5000",
+        ] {
+            let args: Vec<String> = line.split(' ').map(str::to_string).collect();
+            c.apply(&args).expect("config");
+        }
+        Sentinel::new(c, 26379, 1, T)
+    }
+
+    fn sends(actions: &[Action], cmd: &str) -> bool {
+        actions.iter().any(
+            |a| matches!(a, Action::Send { argv, .. } if argv[0].eq_ignore_ascii_case(cmd.as_bytes())),
+        )
+    }
+
+    /// Found by the deployment simulation (tests/sim.rs, seed 18): we led epoch 1 and were
+    /// reconfiguring the replicas when another sentinel's failover in epoch 2 went back to
+    /// the address we still held. The hello raised our config epoch without a switch, and
+    /// our failover then switched to its own replica under epoch 2, for good.
+    #[test]
+    fn a_newer_config_supersedes_a_failover_in_progress() {
+        let mut s = sentinel();
+        let m = s.masters.get_mut("mymaster").expect("master");
+        let key = m.add_replica("127.0.0.1", 6380, T).expect("replica");
+        m.replicas
+            .get_mut(&key)
+            .expect("replica")
+            .flags
+            .set(Flags::PROMOTED);
+        m.promoted = Some(key);
+        m.inst.flags.set(Flags::FAILOVER_IN_PROGRESS);
+        m.failover_state = FailoverState::ReconfSlaves;
+        m.failover_state_change_time = T;
+        m.failover_epoch = 1;
+        m.config_epoch = 1;
+        s.current_epoch = 1;
+        assert_eq!(m.current_address().1, 6380);
+        let other = "b".repeat(40);
+        s.process_hello(
+            T,
+            &format!("127.0.0.1,26380,{other},2,mymaster,127.0.0.1,6379,2"),
+        );
+        let m = &s.masters["mymaster"];
+        assert_eq!(m.config_epoch, 2);
+        assert!(!m.inst.flags.has(Flags::FAILOVER_IN_PROGRESS));
+        assert_eq!(m.current_address().1, 6379);
+        // Not even when the failover would have timed out.
+        let actions = s.handle(T + 6_000, Input::Tick);
+        assert!(!actions
+            .iter()
+            .any(|a| matches!(a, Action::Event(e) if e.kind == "+switch-master")));
+        assert_eq!(s.masters["mymaster"].current_address().1, 6379);
+    }
+
+    /// Found by the deployment simulation (tests/sim.rs, a forced failover with the old
+    /// primary alive): every reply counted as a PING's, so INFO and hello replies put PINGs
+    /// off, `last_avail_time` grew older than down-after-milliseconds on a healthy master,
+    /// and the old primary was left unconverted while the master did not "look sane".
+    #[test]
+    fn only_a_ping_reply_puts_the_next_ping_off() {
+        let mut s = sentinel();
+        let actions = s.handle(T, Input::Tick);
+        let links: Vec<(LinkId, LinkKind)> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Connect { link, kind, .. } => Some((*link, *kind)),
+                _ => None,
+            })
+            .collect();
+        let cmd = links
+            .iter()
+            .find(|(_, k)| *k == LinkKind::Command)
+            .expect("command link")
+            .0;
+        for (link, _) in &links {
+            s.handle(
+                T,
+                Input::Connected {
+                    link: *link,
+                    local_ip: "127.0.0.1".into(),
+                    peer_ip: "127.0.0.1".into(),
+                },
+            );
+        }
+        let reply = |s: &mut Sentinel, t: i64, f: resp::Frame| {
+            s.handle(
+                t,
+                Input::Reply {
+                    link: cmd,
+                    reply: f,
+                },
+            )
+        };
+        // CLIENT SETNAME, then the PING.
+        reply(&mut s, T + 10, resp::Frame::Simple(b"OK".to_vec()));
+        reply(&mut s, T + 10, resp::Frame::Simple(b"PONG".to_vec()));
+        let actions = s.handle(T + 50, Input::Tick);
+        assert!(sends(&actions, "INFO") && sends(&actions, "PUBLISH"));
+        assert!(!sends(&actions, "PING"));
+        reply(
+            &mut s,
+            T + 900,
+            resp::Frame::Bulk(b"role:master\r\n".to_vec()),
+        );
+        reply(&mut s, T + 900, resp::Frame::Integer(1));
+        let actions = s.handle(T + 1_100, Input::Tick);
+        assert!(sends(&actions, "PING"), "{actions:?}");
+    }
 }
