@@ -65,7 +65,7 @@ fn id_in(id: rdb::StreamId) -> StreamId {
 /// The plain RDB model of a stored value.
 pub fn to_rdb(value: &Value) -> RdbValue {
     match value {
-        Value::Int(_) | Value::Emb(_) | Value::Raw(_) => {
+        Value::Int(_) | Value::Emb(_) | Value::Raw(_) | Value::RawBuf(_) => {
             RdbValue::String(value.as_bytes().map(|b| b.into_owned()).unwrap_or_default())
         }
         Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_vec()).collect()),

@@ -23,6 +23,7 @@ pub fn rewrite_commands(key: &[u8], value: &Value, expire_ms: Option<i64>, out: 
         }
         Value::Emb(b) => set_command(out, key, b),
         Value::Raw(b) => set_command(out, key, b),
+        Value::RawBuf(b) => set_command(out, key, b),
         Value::List(list) => {
             let mut batch = Batch::new(out, b"RPUSH", key, 1, list.len());
             for elem in list.iter() {

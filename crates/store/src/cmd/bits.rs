@@ -73,8 +73,7 @@ fn string_for_write<'k>(
         }
     };
     if !exists {
-        ctx.ks
-            .set(db, key, Value::Raw(Box::new(vec![0; need])), false);
+        ctx.ks.set(db, key, Value::raw_buf(vec![0; need]), false);
     }
     let buf = ctx.ks.get_mut(db, key)?.make_raw();
     let grew = buf.len() < need;
@@ -407,7 +406,8 @@ pub fn bitop(ctx: &mut Ctx) {
     let dest = &argv[2];
     if max_len > 0 {
         // BITOP stores a raw-encoded string whatever its length, and drops any TTL.
-        ctx.ks.set(db, dest, Value::Raw(Box::new(result)), false);
+        ctx.ks
+            .set(db, dest, Value::Raw(result.into_boxed_slice()), false);
         ctx.ks.changed(db, dest, notify::STRING, "set");
     } else if ctx.ks.remove_entry(db, dest).is_some() {
         // Like Redis's dbDelete: no expiry check, so a logically expired destination (still

@@ -538,6 +538,7 @@ fn sds_bytes(v: &Value) -> Option<&[u8]> {
     match v {
         Value::Emb(b) => Some(&b[..]),
         Value::Raw(b) => Some(&b[..]),
+        Value::RawBuf(b) => Some(&b[..]),
         _ => None,
     }
 }
@@ -580,7 +581,7 @@ fn hll_for_write<'k>(
 /// The HLL buffer of `key`, created empty if missing (so an existing key was already checked).
 fn hll_or_create<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8]) -> &'k mut Vec<u8> {
     if ks.get_mut(db, key).is_none() {
-        ks.set(db, key, Value::Raw(Box::new(new_hll())), false);
+        ks.set(db, key, Value::raw_buf(new_hll()), false);
     }
     ks.get_mut(db, key).expect("just stored").make_raw()
 }

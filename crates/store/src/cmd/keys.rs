@@ -612,7 +612,8 @@ pub fn key_memory_usage(key: &[u8], value: &Value) -> usize {
     let value_size = match value {
         Value::Int(_) => ROBJ_SIZE,
         Value::Emb(b) => jemalloc_size(ROBJ_SIZE + 3 + b.len() + 1),
-        Value::Raw(v) => ROBJ_SIZE + sds_size(v.capacity().max(v.len())),
+        Value::Raw(b) => ROBJ_SIZE + sds_size(b.len()),
+        Value::RawBuf(v) => ROBJ_SIZE + sds_size(v.capacity().max(v.len())),
         // Lists report Redis's own figure for their quicklist.
         Value::List(l) => ROBJ_SIZE + l.memory_usage(),
         _ => value.memory_usage(),

@@ -389,6 +389,7 @@ fn by_pattern<R>(
         (Some(Value::Int(n)), None) => f(Some(Found::Int(*n))),
         (Some(Value::Emb(s)), None) => f(Some(Found::Str(s))),
         (Some(Value::Raw(s)), None) => f(Some(Found::Str(s))),
+        (Some(Value::RawBuf(s)), None) => f(Some(Found::Str(s))),
         _ => f(None),
     }
 }

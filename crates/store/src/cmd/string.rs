@@ -442,7 +442,7 @@ pub fn setrange(ctx: &mut Ctx) {
             let mut buf = vec![0u8; offset as usize];
             buf.extend_from_slice(patch);
             let n = buf.len();
-            ctx.ks.set(ctx.db, key, Value::Raw(Box::new(buf)), false);
+            ctx.ks.set(ctx.db, key, Value::raw_buf(buf), false);
             n
         }
         Some(v) if v.is_string() => {
