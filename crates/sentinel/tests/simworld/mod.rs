@@ -668,32 +668,28 @@ impl World {
             Some(Node::Sentinel(j)) => self.sen[j].alive,
             None => false,
         };
-        let Some(target) = node.filter(|_| reachable) else {
-            // Connection refused.
-            let t = self.now + self.lat();
-            self.at(
+        let fail_after = |world: &mut Self, delay: i64| {
+            let t = world.now + delay;
+            let input = Input::Disconnected { link };
+            world.at(
                 t,
                 Ev::ToSentinel {
                     s,
                     gen,
                     uid: None,
-                    input: Input::Disconnected { link },
+                    input,
                 },
             );
+        };
+        let Some(target) = node.filter(|_| reachable) else {
+            // Connection refused.
+            let delay = self.lat();
+            fail_after(self, delay);
             return;
         };
         if self.crossing(Node::Sentinel(s), target) {
             // Connect timeout.
-            let t = self.now + 1_000;
-            self.at(
-                t,
-                Ev::ToSentinel {
-                    s,
-                    gen,
-                    uid: None,
-                    input: Input::Disconnected { link },
-                },
-            );
+            fail_after(self, 1_000);
             return;
         }
         let uid = self.next_uid;
